@@ -1,0 +1,176 @@
+"""The `portal` command: serve, db upgrade, demo-seed, audit verify, run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from services.config import ServiceSettings
+
+    overrides = {}
+    if getattr(args, "database_url", None):
+        overrides["database_url"] = args.database_url
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = Path(args.data_dir)
+    return ServiceSettings.load(**overrides)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from services.api.app import create_app
+    from services.bootstrap import build
+    from services.runtime import prepare
+
+    settings = _settings(args)
+    if not settings.jwt_secret:
+        print(
+            "note: PORTAL_JWT_SECRET is not set; access tokens are signed with a per-process key "
+            "(set it when running more than one instance)",
+            file=sys.stderr,
+        )
+    container = build(settings)
+    prepare(container, seed=args.seed_demo)
+    uvicorn.run(
+        create_app(container),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        ws="websockets-sansio",
+    )
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from services.db.database import make_engine
+    from services.db.migrate import current_revision, upgrade
+
+    settings = _settings(args)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    print(f"database at revision {current_revision(engine)}")
+    return 0
+
+
+def demo_sign_ins_json() -> list[dict[str, str]]:
+    from services.demo import DEMO_PASSWORD, DEMO_SIGN_INS
+
+    return [
+        {"email": s.email, "password": DEMO_PASSWORD, "role": s.role, "name": s.full_name, "note": s.note}
+        for s in DEMO_SIGN_INS
+    ]
+
+
+def print_demo_sign_ins(out=sys.stdout) -> None:  # type: ignore[no-untyped-def]
+    rows = demo_sign_ins_json()
+    print("Demo sign-ins (password for all: %s)" % rows[0]["password"], file=out)
+    for r in rows:
+        print(f"  {r['email']:<28} {r['role']:<13} {r['note']}", file=out)
+
+
+def cmd_demo_seed(args: argparse.Namespace) -> int:
+    from services.bootstrap import build
+    from services.runtime import prepare
+
+    container = build(_settings(args))
+    created = prepare(container, seed=True)
+    if args.json:
+        print(json.dumps({"created": created, "sign_ins": demo_sign_ins_json()}, indent=2))
+    else:
+        print("demo data created" if created else "demo data already present; nothing changed")
+        print_demo_sign_ins()
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    import time
+
+    from services.audit.service import verify_chains
+    from services.db.database import Database, make_engine
+
+    db = Database(make_engine(_settings(args).database_url))
+    started = time.perf_counter()
+    with db.read() as session:
+        report = verify_chains(session, account_id=args.account)
+    elapsed = time.perf_counter() - started
+    if report.ok:
+        print(f"OK: {report.events} events in {report.chains} chains verified in {elapsed:.2f} s")
+        return 0
+    for problem in report.problems:
+        print(f"BROKEN: {problem.describe()}")
+    print(f"{len(report.problems)} broken chain(s) of {report.chains}; {report.events} events read")
+    return 1
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from portal_app.settings import AppSettings
+
+    settings = AppSettings.load(
+        server_url=args.server, data_dir=Path(args.data_dir) if args.data_dir else None
+    )
+    if settings.server_url is None:
+        print_demo_sign_ins()
+    from ui.app import run
+
+    return run(settings.server_url, data_dir=settings.data_dir)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="portal", description="Portal: insurance self-service and its service layer"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def db_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--database-url", help="SQLAlchemy URL (default: PORTAL_DATABASE_URL or a SQLite file)"
+        )
+        p.add_argument("--data-dir", help="where the embedded default keeps its files")
+
+    p = sub.add_parser("serve", help="run the service (HTTP + WebSocket)")
+    db_options(p)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--seed-demo", action="store_true", help="seed the demo world when the database is empty")
+    p.add_argument("--log-level", default="info")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("db", help="database maintenance")
+    dbsub = p.add_subparsers(dest="db_command", required=True)
+    up = dbsub.add_parser("upgrade", help="apply migrations (alembic)")
+    db_options(up)
+    up.set_defaults(func=cmd_db_upgrade)
+
+    p = sub.add_parser("demo-seed", help="create the demo world (idempotent)")
+    db_options(p)
+    p.add_argument("--json", action="store_true", help="print the demo sign-ins as JSON")
+    p.set_defaults(func=cmd_demo_seed)
+
+    p = sub.add_parser("audit", help="audit trail tools")
+    asub = p.add_subparsers(dest="audit_command", required=True)
+    ver = asub.add_parser("verify", help="recompute every hash chain; exit 1 on the first break")
+    db_options(ver)
+    ver.add_argument("--account", help="only this account's chain")
+    ver.set_defaults(func=cmd_audit_verify)
+
+    p = sub.add_parser("run", help="start the desktop app (embedded service unless --server)")
+    p.add_argument("--server", help="URL of a running Portal service")
+    p.add_argument("--data-dir", help="where the embedded default keeps its files")
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+"""Portal service layer."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,60 @@
+"""The FastAPI application factory: routers, problem JSON, lifespan of the live feed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import text
+
+from services import __version__
+from services.accounts.views import router as accounts_router
+from services.api import problems
+from services.api.deps import ContainerDep, RequestContextMiddleware
+from services.auth.views import router as auth_router
+from services.bootstrap import Container
+
+API_PREFIX = "/api/v1"
+
+health_router = APIRouter(tags=["health"])
+
+
+@health_router.get("/health")
+def health(c: ContainerDep) -> dict[str, Any]:
+    """Liveness plus a database round trip."""
+    with c.db.read() as session:
+        session.execute(text("SELECT 1"))
+    return {"status": "ok", "database": c.db.dialect, "version": __version__}
+
+
+def create_app(container: Container) -> FastAPI:
+    """Build the API around an already-wired container."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await container.start_background()
+        try:
+            yield
+        finally:
+            await container.stop_background()
+
+    app = FastAPI(
+        title="Portal service",
+        version=__version__,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    problems.install(app)
+    for router in (health_router, auth_router, accounts_router):
+        app.include_router(router, prefix=API_PREFIX)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=container.settings.max_body_bytes,
+        large_body_prefixes=tuple(container.extras.get("large_body_prefixes", ())),  # type: ignore[arg-type]
+    )
+    return app

@@ -1,0 +1,75 @@
+"""Every error leaves the API as problem JSON (RFC 9457) with a stable `code`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_BASE = "https://portal.invalid/problems/"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"type": PROBLEM_BASE + code, "title": title, "status": status, "detail": detail, "code": code}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    headers = {"Retry-After": str(extra["retry_after"])} if extra.get("retry_after") else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+        return problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors) or any(
+            e.get("type") == "model_attributes_type" and tuple(e.get("loc", ())) == ("body",) for e in errors
+        ):
+            return problem(
+                400, "request.malformed_json", "Malformed request", "The request body is not valid JSON."
+            )
+        fields = [
+            {
+                "field": _field_path(tuple(e.get("loc", ()))),
+                "code": e.get("type", "invalid"),
+                "message": e.get("msg", ""),
+            }
+            for e in errors
+        ]
+        return problem(
+            422, "request.invalid", "Invalid request", "Some fields are missing or not valid.", errors=fields
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "request.not_found", 405: "request.method_not_allowed", 413: "request.too_large"}
+        code = codes.get(exc.status_code, f"http.{exc.status_code}")
+        return problem(exc.status_code, code, str(exc.detail), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Log the trace on the server; never send it to the client.
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(
+            500,
+            "server.error",
+            "Something went wrong",
+            "Something went wrong on our side. Please try again.",
+            request_id=getattr(request.state, "request_id", None),
+        )

@@ -1,0 +1,65 @@
+"""Composition root: the one place that picks concrete adapters and wires the service."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+from services.auth.service import AuthContext
+from services.auth.tokens import AccessTokens
+from services.clock import Clock, SystemClock
+from services.config import ServiceSettings
+from services.db.database import Database, make_engine
+from services.events.dispatcher import FeedDispatcher, PostgresWakeListener
+from services.events.hub import FeedHub
+
+
+@dataclass
+class Container:
+    """Everything a running service instance holds. Built by `build`, owned by the app."""
+
+    settings: ServiceSettings
+    clock: Clock
+    db: Database
+    auth: AuthContext
+    hub: FeedHub
+    dispatcher: FeedDispatcher
+    pg_listener: PostgresWakeListener | None = None
+    extras: dict[str, object] = field(default_factory=dict)
+
+    async def start_background(self) -> None:
+        """Start the feed (call on the loop that serves WebSockets)."""
+        await self.dispatcher.start()
+        if self.pg_listener is not None:
+            await self.pg_listener.start()
+
+    async def stop_background(self) -> None:
+        if self.pg_listener is not None:
+            await self.pg_listener.stop()
+        self.hub.close_all()
+        await self.dispatcher.stop()
+
+
+def libpq_conninfo(url: str) -> str:
+    """SQLAlchemy URL -> a libpq URL psycopg can connect with."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def build(settings: ServiceSettings | None = None, *, clock: Clock | None = None) -> Container:
+    """Wire a service instance from settings (database, tokens, feed)."""
+    settings = settings or ServiceSettings.load()
+    clock = clock or SystemClock()
+    db = Database(make_engine(settings.database_url))
+    secret = settings.jwt_secret or secrets.token_urlsafe(48)
+    auth = AuthContext(
+        clock=clock, settings=settings, tokens=AccessTokens(secret, settings.access_token_ttl_seconds, clock)
+    )
+    hub = FeedHub()
+    dispatcher = FeedDispatcher(db, hub, poll_seconds=settings.feed_poll_seconds)
+    db.on_audit_commit(dispatcher.wake_threadsafe)
+    listener = None
+    if db.dialect == "postgresql":
+        listener = PostgresWakeListener(libpq_conninfo(settings.database_url), dispatcher)
+    return Container(
+        settings=settings, clock=clock, db=db, auth=auth, hub=hub, dispatcher=dispatcher, pg_listener=listener
+    )

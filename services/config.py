@@ -1,0 +1,76 @@
+"""Service configuration: environment variables first, then an optional TOML file, then defaults."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "portal"
+
+
+def default_data_dir() -> Path:
+    """Where the embedded default keeps its SQLite file and local state."""
+    override = os.environ.get("PORTAL_DATA_DIR")
+    return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME))
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Everything the service layer needs to start; built once by the composition root."""
+
+    database_url: str = ""
+    data_dir: Path = field(default_factory=default_data_dir)
+    # Signs access tokens. Empty means "generate one for this process": fine for the embedded
+    # default (refresh tokens live in the database and survive restarts), not for two instances.
+    jwt_secret: str = ""
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    max_body_bytes: int = 1_000_000
+    # Sign-in throttling: after `throttle_after` failures each attempt must wait (doubling),
+    # and after `lock_after` failures the key is locked for `lock_seconds`.
+    throttle_after: int = 3
+    lock_after: int = 8
+    lock_seconds: int = 900
+    branch_verification_ttl_seconds: int = 4 * 3600
+    # How often the change-feed dispatcher polls when nothing woke it (a safety net only).
+    feed_poll_seconds: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{Path(self.data_dir) / 'portal.sqlite3'}")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def load(cls, config_file: Path | None = None, **overrides: object) -> ServiceSettings:
+        """Read PORTAL_* variables and the optional TOML file (env wins), then explicit overrides."""
+        values: dict[str, object] = {}
+        path = config_file or (Path(os.environ["PORTAL_CONFIG"]) if os.environ.get("PORTAL_CONFIG") else None)
+        if path and path.exists():
+            with path.open("rb") as fh:
+                values.update(tomllib.load(fh).get("service", {}))
+        for f in fields(cls):
+            env = os.environ.get(f"PORTAL_{f.name.upper()}")
+            if env is not None and env != "":
+                values[f.name] = env
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**{f.name: _coerce(f.type, values[f.name]) for f in fields(cls) if f.name in values})
+
+
+def _coerce(type_name: object, value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    kind = str(type_name)
+    if kind == "int":
+        return int(value)
+    if kind == "float":
+        return float(value)
+    if kind == "Path":
+        return Path(value)
+    return value

@@ -1,0 +1,92 @@
+"""Engine, sessions and the unit of work. Built by bootstrap; nothing here runs at import time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+# Session.info key set by anything that wrote audit events; read after commit to wake the feed.
+AUDIT_WRITTEN = "portal.audit_written"
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """Create the engine; SQLite gets WAL, foreign keys, a busy timeout and explicit BEGINs."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit transactions defer the write
+        # lock, which turns concurrent writers into "database is locked" errors mid-transaction).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        # Writers take the lock up front so two writers queue instead of deadlocking.
+        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """Owns the engine and hands out units of work. Safe to share across threads."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._writes = sessionmaker(
+            bind=engine.execution_options(sqlite_immediate=True), expire_on_commit=False
+        )
+        self._reads = sessionmaker(bind=engine, expire_on_commit=False)
+        self._after_audit_commit: list[Callable[[], None]] = []
+
+    def on_audit_commit(self, callback: Callable[[], None]) -> None:
+        """Register a callback run after any transaction that wrote audit events commits."""
+        self._after_audit_commit.append(callback)
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One transaction: commit on success, roll back everything on any exception."""
+        session = self._writes()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            wrote_audit = session.info.pop(AUDIT_WRITTEN, False)
+            session.close()
+        if wrote_audit:
+            for callback in self._after_audit_commit:
+                callback()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only session. Objects stay readable after it closes (close() does not expire
+        them, unlike rollback()); anything pending is discarded with the connection."""
+        session = self._reads()
+        try:
+            yield session
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()

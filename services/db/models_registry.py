@@ -1,0 +1,24 @@
+"""Imports every domain's models so Base.metadata knows all tables (for alembic)."""
+
+from __future__ import annotations
+
+from services.accounts import models as accounts_models
+from services.audit import models as audit_models
+from services.auth import models as auth_models
+from services.cases import models as cases_models
+from services.claims import models as claims_models
+from services.db.base import Base
+from services.payments import models as payments_models
+from services.policies import models as policies_models
+
+ALL_MODELS = (
+    accounts_models,
+    audit_models,
+    auth_models,
+    cases_models,
+    claims_models,
+    payments_models,
+    policies_models,
+)
+
+metadata = Base.metadata

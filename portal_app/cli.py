@@ -69,7 +69,7 @@ def demo_sign_ins_json() -> list[dict[str, str]]:
 
 def print_demo_sign_ins(out=sys.stdout) -> None:  # type: ignore[no-untyped-def]
     rows = demo_sign_ins_json()
-    print("Demo sign-ins (password for all: %s)" % rows[0]["password"], file=out)
+    print(f"Demo sign-ins (password for all: {rows[0]['password']})", file=out)
     for r in rows:
         print(f"  {r['email']:<28} {r['role']:<13} {r['note']}", file=out)
 

@@ -65,7 +65,8 @@ def authorize_account(session: Session, actor: Actor, clock: Clock, account_id: 
         if verification is None:
             raise Forbidden(
                 "branch.verification_required",
-                "Verify the customer (policy number, date of birth and postcode) before opening their account.",
+                "Verify the customer (policy number, date of birth and postcode) "
+                "before opening their account.",
             )
         return account, actor.for_customer(verification.holder_id)
     raise Forbidden("auth.forbidden", "Your role cannot open customer accounts.")

@@ -351,7 +351,8 @@ def refresh(
         )
         return Unauthorized(
             "auth.refresh_reused",
-            "This session was used from somewhere else, so we signed it out everywhere. Please sign in again.",
+            "This session was used from somewhere else, so we signed it out everywhere. "
+            "Please sign in again.",
         )
     row.used_at = now
     return _issue_pair(session, ctx, user, family_id=row.family_id)

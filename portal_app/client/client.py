@@ -1,0 +1,369 @@
+"""PortalClient: the one way the desktop app reaches the Portal service (HTTP + WebSocket)."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import random
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from portal_app.client.errors import ApiError, NotSignedIn, ServiceUnreachable
+from portal_app.client.models import (
+    AccountOverview,
+    BranchVerification,
+    EventsPage,
+    Health,
+    Holder,
+    Me,
+    TokenPair,
+)
+
+API_PREFIX = "/api/v1"
+# WebSocket close codes from docs/API.md.
+CLOSE_BAD_TOKEN = 4401
+CLOSE_NOT_FOUND = 4404
+
+
+class LiveState(enum.StrEnum):
+    """What the live change feed is doing, for the status-bar indicator."""
+
+    CONNECTING = "connecting"
+    LIVE = "live"
+    RECONNECTING = "reconnecting"
+    OFFLINE = "offline"
+
+
+# After this many failed connection attempts in a row the feed reports OFFLINE rather than
+# RECONNECTING: a blip is "reconnecting", a service that stays away is "offline".
+OFFLINE_AFTER_ATTEMPTS = 3
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host in {"127.0.0.1", "localhost", "::1"}
+
+
+class PortalClient:
+    """Async API client holding one signed-in session (access + refresh token).
+
+    Threading/async rule: an instance belongs to the asyncio loop that first awaits it (the qasync
+    loop in the app). Await every coroutine on that loop, never from another thread; the callbacks
+    (`on_refresh_token`, `on_session_ended`, live `on_state`) run on that loop too, so they may
+    touch Qt widgets directly. Not thread-safe.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 15.0,
+        on_refresh_token: Callable[[str], None] | None = None,
+        on_session_ended: Callable[[ApiError], None] | None = None,
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        loopback = _is_loopback(self._base_url)
+        # Proxy variables must not reroute the embedded service on 127.0.0.1.
+        self._http = httpx.AsyncClient(
+            base_url=self._base_url + API_PREFIX,
+            timeout=timeout,
+            trust_env=not loopback,
+            headers={"Accept": "application/json", "User-Agent": "Portal-Desktop/0.1"},
+        )
+        self._loopback = loopback
+        self._access_token: str | None = None
+        self._refresh_token: str | None = None
+        # One refresh at a time: refresh tokens rotate and a replayed one revokes the whole
+        # family, so two concurrent 401s must not both spend the same refresh token.
+        self._refresh_lock = asyncio.Lock()
+        self.user: Me | None = None
+        self.on_refresh_token = on_refresh_token
+        self.on_session_ended = on_session_ended
+
+    # --- session state ---------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    @property
+    def refresh_token(self) -> str | None:
+        return self._refresh_token
+
+    @property
+    def signed_in(self) -> bool:
+        return self._refresh_token is not None or self._access_token is not None
+
+    def restore(self, refresh_token: str) -> None:
+        """Adopt a refresh token kept from an earlier run; the next call exchanges it."""
+        self._refresh_token = refresh_token
+        self._access_token = None
+
+    def _adopt(self, pair: TokenPair) -> TokenPair:
+        self._access_token = pair.access_token
+        self._refresh_token = pair.refresh_token
+        self.user = pair.user
+        if self.on_refresh_token is not None:
+            self.on_refresh_token(pair.refresh_token)
+        return pair
+
+    def _forget(self) -> None:
+        self._access_token = None
+        self._refresh_token = None
+        self.user = None
+
+    # --- HTTP plumbing ---------------------------------------------------------------------
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+        token: str | None = None,
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        try:
+            response = await self._http.request(method, path, json=body, params=params, headers=headers)
+        except httpx.TransportError as exc:
+            raise ServiceUnreachable(self._base_url, str(exc) or type(exc).__name__) from exc
+        if response.status_code >= 400:
+            try:
+                problem = response.json()
+            except ValueError:
+                problem = response.text
+            raise ApiError.from_problem(response.status_code, problem)
+        return response
+
+    async def _authed(
+        self, method: str, path: str, *, body: Any = None, params: dict[str, Any] | None = None
+    ) -> httpx.Response:
+        """Send with the access token; on auth.token_expired refresh once and resend."""
+        token = await self._access()
+        try:
+            return await self._send(method, path, body=body, params=params, token=token)
+        except ApiError as exc:
+            if exc.code != "auth.token_expired" or self._refresh_token is None:
+                raise
+        token = await self._refresh_after(token)
+        return await self._send(method, path, body=body, params=params, token=token)
+
+    async def _access(self) -> str:
+        if self._access_token is not None:
+            return self._access_token
+        if self._refresh_token is None:
+            raise NotSignedIn("Sign in first.")
+        return await self._refresh_after(None)
+
+    async def _refresh_after(self, stale: str | None) -> str:
+        """Refresh unless another task already replaced the stale access token."""
+        async with self._refresh_lock:
+            if self._access_token is not None and self._access_token != stale:
+                return self._access_token
+            pair = await self.refresh()
+            return pair.access_token
+
+    # --- auth ------------------------------------------------------------------------------
+
+    async def sign_in(self, email: str, password: str) -> TokenPair:
+        """POST /auth/sign-in; keeps the tokens for later calls."""
+        response = await self._send("POST", "/auth/sign-in", body={"email": email, "password": password})
+        return self._adopt(TokenPair.from_json(response.json()))
+
+    async def refresh(self, refresh_token: str | None = None) -> TokenPair:
+        """POST /auth/refresh; the old refresh token stops working, the new one is reported."""
+        token = refresh_token or self._refresh_token
+        if not token:
+            raise NotSignedIn("No session to refresh.")
+        try:
+            response = await self._send("POST", "/auth/refresh", body={"refresh_token": token})
+        except ApiError as exc:
+            if exc.ends_session:
+                self._forget()
+                if self.on_session_ended is not None:
+                    self.on_session_ended(exc)
+            raise
+        return self._adopt(TokenPair.from_json(response.json()))
+
+    async def sign_out(self) -> bool:
+        """Forget the session locally, then revoke it on the service.
+
+        Returns False when the service could not be told (it was unreachable): the local
+        session is gone either way, which is what the person pressing "Sign out" expects.
+        """
+        token = self._refresh_token
+        self._forget()
+        if token is None:
+            return True
+        try:
+            await self._send("POST", "/auth/sign-out", body={"refresh_token": token})
+        except (ServiceUnreachable, ApiError):
+            return False
+        return True
+
+    # --- resources -------------------------------------------------------------------------
+
+    async def me(self) -> Me:
+        response = await self._authed("GET", "/me")
+        self.user = Me.from_json(response.json())
+        return self.user
+
+    async def account(self, account_id: str) -> AccountOverview:
+        """GET /accounts/{id}: the overview (staff opening it writes an account.viewed event)."""
+        response = await self._authed("GET", f"/accounts/{quote(account_id, safe='')}")
+        return AccountOverview.from_json(response.json())
+
+    async def account_events(self, account_id: str, since: int = 0, limit: int = 100) -> EventsPage:
+        response = await self._authed(
+            "GET",
+            f"/accounts/{quote(account_id, safe='')}/events",
+            params={"since": since, "limit": limit},
+        )
+        return EventsPage.from_json(response.json())
+
+    async def update_holder_contact(
+        self,
+        account_id: str,
+        holder_id: str,
+        *,
+        phone: str | None = None,
+        email: str | None = None,
+        address: str | None = None,
+        postcode: str | None = None,
+    ) -> Holder:
+        """PATCH a holder's contact details; only the fields given are sent."""
+        body = {
+            k: v
+            for k, v in {"phone": phone, "email": email, "address": address, "postcode": postcode}.items()
+            if v is not None
+        }
+        response = await self._authed(
+            "PATCH",
+            f"/accounts/{quote(account_id, safe='')}/holders/{quote(holder_id, safe='')}",
+            body=body,
+        )
+        return Holder.from_json(response.json())
+
+    async def branch_verify(
+        self, policy_number: str, date_of_birth: str, postcode: str
+    ) -> BranchVerification:
+        response = await self._authed(
+            "POST",
+            "/branch/verify",
+            body={
+                "policy_number": policy_number,
+                "date_of_birth": date_of_birth,
+                "postcode": postcode,
+            },
+        )
+        return BranchVerification.from_json(response.json())
+
+    async def health(self) -> Health:
+        response = await self._send("GET", "/health")
+        return Health.from_json(response.json())
+
+    # --- live change feed ------------------------------------------------------------------
+
+    def _ws_url(self, account_id: str, since: int) -> str:
+        parts = urlsplit(self._base_url)
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        return (
+            f"{scheme}://{parts.netloc}{parts.path}{API_PREFIX}/accounts/"
+            f"{quote(account_id, safe='')}/events/live?since={since}"
+        )
+
+    async def live_events(
+        self,
+        account_id: str,
+        since: int = 0,
+        *,
+        on_state: Callable[[LiveState], None] | None = None,
+        max_backoff: float = 15.0,
+    ) -> AsyncIterator[Any]:
+        """Yield the account's AuditEvents after `since`: backlog first, then live, forever.
+
+        Reconnects with capped, jittered exponential backoff and resumes from the last seq it
+        yielded, so a dropped connection loses nothing and repeats nothing. Raises ApiError
+        for account.not_found and for a session that has ended; stop it by cancelling the
+        consuming task or calling `aclose()` on the iterator.
+        """
+        # Imported here: websockets is only needed once an account is open, not at start-up.
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+        from portal_app.client.models import AuditEvent
+
+        last_seq = since
+        failures = 0
+        auth_retries = 0
+        state: LiveState | None = None
+
+        def report(new: LiveState) -> None:
+            nonlocal state
+            if new is not state:
+                state = new
+                if on_state is not None:
+                    on_state(new)
+
+        report(LiveState.CONNECTING)
+        while True:
+            token = await self._access()
+            close_code: int | None = None
+            try:
+                async with connect(
+                    self._ws_url(account_id, last_seq),
+                    additional_headers={"Authorization": f"Bearer {token}"},
+                    open_timeout=10,
+                    ping_interval=20,
+                    ping_timeout=20,
+                    proxy=None if self._loopback else True,
+                ) as ws:
+                    async for raw in ws:
+                        message = json.loads(raw)
+                        kind = message.get("type")
+                        if kind == "event":
+                            event = AuditEvent.from_json(message["event"])
+                            if event.seq <= last_seq:
+                                continue  # already yielded before a reconnect
+                            last_seq = event.seq
+                            yield event
+                        elif kind == "ready":
+                            failures = 0
+                            auth_retries = 0
+                            report(LiveState.LIVE)
+                    close_code = ws.close_code
+            except ConnectionClosed as exc:
+                close_code = exc.rcvd.code if exc.rcvd is not None else None
+            except InvalidStatus as exc:
+                # A refusal before the upgrade: map it onto the close codes of the contract.
+                status = exc.response.status_code
+                close_code = {401: CLOSE_BAD_TOKEN, 403: CLOSE_BAD_TOKEN, 404: CLOSE_NOT_FOUND}.get(status)
+            except (OSError, TimeoutError, InvalidHandshake):
+                close_code = None  # nothing answered: the service is down or restarting
+
+            if close_code == CLOSE_NOT_FOUND:
+                report(LiveState.OFFLINE)
+                raise ApiError(code="account.not_found", status=404, detail="We could not find that account.")
+            if close_code == CLOSE_BAD_TOKEN:
+                auth_retries += 1
+                if auth_retries > 2:
+                    report(LiveState.OFFLINE)
+                    raise ApiError(code="auth.token_invalid", status=401, detail="The live feed refused us.")
+                # Expired access token: refresh (this raises if the session itself has ended).
+                await self._refresh_after(token)
+                continue
+
+            failures += 1
+            report(LiveState.RECONNECTING if failures < OFFLINE_AFTER_ATTEMPTS else LiveState.OFFLINE)
+            delay = min(max_backoff, 0.5 * 2 ** (failures - 1))
+            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+
+    # --- lifetime --------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

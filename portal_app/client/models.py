@@ -1,0 +1,344 @@
+"""DTOs of the v1 API contract (docs/API.md), parsed from JSON into frozen dataclasses.
+
+Plain dataclasses rather than pydantic: the desktop app imports this module before the sign-in
+window shows, and every millisecond of import time is start-up time. Unknown fields are ignored
+so a newer service does not break an older client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+
+def _dt(value: Any) -> datetime | None:
+    # Python 3.11's fromisoformat understands the trailing "Z" the service sends.
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def _date(value: Any) -> date | None:
+    return date.fromisoformat(value[:10]) if isinstance(value, str) and value else None
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    id: str
+    name: str
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> AccountRef:
+        return cls(id=str(d["id"]), name=str(d.get("name") or ""))
+
+
+@dataclass(frozen=True)
+class Me:
+    id: str
+    email: str
+    full_name: str
+    role: str
+    branch_id: str | None
+    accounts: list[AccountRef] = field(default_factory=list)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role != "policyholder"
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Me:
+        return cls(
+            id=str(d["id"]),
+            email=str(d.get("email") or ""),
+            full_name=str(d.get("full_name") or ""),
+            role=str(d.get("role") or ""),
+            branch_id=_opt_str(d.get("branch_id")),
+            accounts=[AccountRef.from_json(a) for a in d.get("accounts") or []],
+        )
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    token_type: str
+    expires_in: int
+    user: Me
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> TokenPair:
+        return cls(
+            access_token=str(d["access_token"]),
+            refresh_token=str(d["refresh_token"]),
+            token_type=str(d.get("token_type") or "bearer"),
+            expires_in=int(d.get("expires_in") or 0),
+            user=Me.from_json(d["user"]),
+        )
+
+
+@dataclass(frozen=True)
+class Holder:
+    id: str
+    full_name: str
+    email: str | None
+    phone: str | None
+    postcode: str | None
+    address: str | None
+    is_primary: bool
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Holder:
+        return cls(
+            id=str(d["id"]),
+            full_name=str(d.get("full_name") or ""),
+            email=_opt_str(d.get("email")),
+            phone=_opt_str(d.get("phone")),
+            postcode=_opt_str(d.get("postcode")),
+            address=_opt_str(d.get("address")),
+            is_primary=bool(d.get("is_primary")),
+        )
+
+
+@dataclass(frozen=True)
+class NextDue:
+    installment_id: str
+    due_date: date | None
+    amount_minor: int
+    currency: str
+    method: str  # "autopay" | "manual"
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> NextDue:
+        return cls(
+            installment_id=str(d.get("installment_id") or ""),
+            due_date=_date(d.get("due_date")),
+            amount_minor=int(d.get("amount_minor") or 0),
+            currency=str(d.get("currency") or "USD"),
+            method=str(d.get("method") or "manual"),
+        )
+
+
+@dataclass(frozen=True)
+class PolicySummary:
+    id: str
+    number: str
+    product_line: str
+    status: str
+    effective_date: date | None
+    expiry_date: date | None
+    time_zone: str
+    premium_minor: int
+    currency: str
+    pay_plan: str
+    autopay: bool
+    payment_day: int | None
+    balance_minor: int
+    past_due_minor: int
+    next_due: NextDue | None
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> PolicySummary:
+        nd = d.get("next_due")
+        return cls(
+            id=str(d["id"]),
+            number=str(d.get("number") or ""),
+            product_line=str(d.get("product_line") or ""),
+            status=str(d.get("status") or ""),
+            effective_date=_date(d.get("effective_date")),
+            expiry_date=_date(d.get("expiry_date")),
+            time_zone=str(d.get("time_zone") or "UTC"),
+            premium_minor=int(d.get("premium_minor") or 0),
+            currency=str(d.get("currency") or "USD"),
+            pay_plan=str(d.get("pay_plan") or ""),
+            autopay=bool(d.get("autopay")),
+            payment_day=int(d["payment_day"]) if d.get("payment_day") is not None else None,
+            balance_minor=int(d.get("balance_minor") or 0),
+            past_due_minor=int(d.get("past_due_minor") or 0),
+            next_due=NextDue.from_json(nd) if isinstance(nd, dict) else None,
+        )
+
+
+@dataclass(frozen=True)
+class ClaimSummary:
+    id: str
+    number: str
+    policy_id: str
+    status: str
+    loss_type: str
+    loss_date: date | None
+    submitted_at: datetime | None
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> ClaimSummary:
+        return cls(
+            id=str(d["id"]),
+            number=str(d.get("number") or ""),
+            policy_id=str(d.get("policy_id") or ""),
+            status=str(d.get("status") or ""),
+            loss_type=str(d.get("loss_type") or ""),
+            loss_date=_date(d.get("loss_date")),
+            submitted_at=_dt(d.get("submitted_at")),
+        )
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    id: str
+    number: str
+    kind: str
+    status: str
+    subject: str
+    due_at: datetime | None
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> CaseSummary:
+        return cls(
+            id=str(d["id"]),
+            number=str(d.get("number") or ""),
+            kind=str(d.get("kind") or ""),
+            status=str(d.get("status") or ""),
+            subject=str(d.get("subject") or ""),
+            due_at=_dt(d.get("due_at")),
+        )
+
+
+@dataclass(frozen=True)
+class Alert:
+    code: str
+    severity: str  # "info" | "warning" | "critical"
+    policy_id: str | None
+    data: dict[str, Any]
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Alert:
+        data = d.get("data")
+        return cls(
+            code=str(d.get("code") or ""),
+            severity=str(d.get("severity") or "info"),
+            policy_id=_opt_str(d.get("policy_id")),
+            data=data if isinstance(data, dict) else {},
+        )
+
+
+@dataclass(frozen=True)
+class AccountOverview:
+    id: str
+    name: str
+    holders: list[Holder]
+    policies: list[PolicySummary]
+    open_claims: list[ClaimSummary]
+    open_cases: list[CaseSummary]
+    alerts: list[Alert]
+
+    def policy(self, policy_id: str | None) -> PolicySummary | None:
+        return next((p for p in self.policies if p.id == policy_id), None)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> AccountOverview:
+        return cls(
+            id=str(d["id"]),
+            name=str(d.get("name") or ""),
+            holders=[Holder.from_json(h) for h in d.get("holders") or []],
+            policies=[PolicySummary.from_json(p) for p in d.get("policies") or []],
+            open_claims=[ClaimSummary.from_json(c) for c in d.get("open_claims") or []],
+            open_cases=[CaseSummary.from_json(c) for c in d.get("open_cases") or []],
+            alerts=[Alert.from_json(a) for a in d.get("alerts") or []],
+        )
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    seq: int
+    account_id: str | None
+    occurred_at: datetime | None
+    actor_id: str | None
+    actor_role: str
+    actor_name: str
+    on_behalf_of: str | None
+    channel: str
+    branch_id: str | None
+    action: str
+    entity_type: str
+    entity_id: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    outcome: str
+    request_id: str | None
+    client_address: str | None
+    prev_hash: str
+    hash: str
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> AuditEvent:
+        before, after = d.get("before"), d.get("after")
+        return cls(
+            seq=int(d["seq"]),
+            account_id=_opt_str(d.get("account_id")),
+            occurred_at=_dt(d.get("occurred_at")),
+            actor_id=_opt_str(d.get("actor_id")),
+            actor_role=str(d.get("actor_role") or ""),
+            actor_name=str(d.get("actor_name") or ""),
+            on_behalf_of=_opt_str(d.get("on_behalf_of")),
+            channel=str(d.get("channel") or ""),
+            branch_id=_opt_str(d.get("branch_id")),
+            action=str(d.get("action") or ""),
+            entity_type=str(d.get("entity_type") or ""),
+            entity_id=_opt_str(d.get("entity_id")),
+            before=before if isinstance(before, dict) else None,
+            after=after if isinstance(after, dict) else None,
+            outcome=str(d.get("outcome") or "success"),
+            request_id=_opt_str(d.get("request_id")),
+            client_address=_opt_str(d.get("client_address")),
+            prev_hash=str(d.get("prev_hash") or ""),
+            hash=str(d.get("hash") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class EventsPage:
+    events: list[AuditEvent]
+    next_since: int
+    has_more: bool
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> EventsPage:
+        return cls(
+            events=[AuditEvent.from_json(e) for e in d.get("events") or []],
+            next_since=int(d.get("next_since") or 0),
+            has_more=bool(d.get("has_more")),
+        )
+
+
+@dataclass(frozen=True)
+class BranchVerification:
+    verification_id: str
+    account_id: str
+    customer_name: str
+    expires_at: datetime | None
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> BranchVerification:
+        return cls(
+            verification_id=str(d["verification_id"]),
+            account_id=str(d["account_id"]),
+            customer_name=str(d.get("customer_name") or ""),
+            expires_at=_dt(d.get("expires_at")),
+        )
+
+
+@dataclass(frozen=True)
+class Health:
+    status: str
+    database: str
+    version: str
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Health:
+        return cls(
+            status=str(d.get("status") or ""),
+            database=str(d.get("database") or ""),
+            version=str(d.get("version") or ""),
+        )

@@ -1,0 +1,266 @@
+"""AccountView: one customer account, its pages and its live change log.
+
+The policyholder window shows it today; the agent console and branch desk will wrap the same
+widget with their own tools. So it takes a client and an account id and nothing global.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import qasync
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from portal_app.client import (
+    AccountOverview,
+    ApiError,
+    AuditEvent,
+    LiveState,
+    PortalClient,
+    PortalError,
+    ServiceUnreachable,
+)
+from ui import theme
+from ui.pages.activity import ActivityPage
+from ui.pages.help import HelpPage
+from ui.pages.overview import OverviewPage
+from ui.pages.policies import ClaimsPage, DocumentsPage, IdCardsPage, PaymentsPage, PoliciesPage
+from ui.widgets import label
+
+# (key, label, icon) in navigation order; Ctrl+1..8 follow this order.
+PAGES = [
+    ("overview", "Overview", "overview"),
+    ("policies", "Policies", "policies"),
+    ("documents", "Documents", "documents"),
+    ("idcards", "ID cards", "idcard"),
+    ("payments", "Payments", "payments"),
+    ("claims", "Claims", "claims"),
+    ("activity", "Activity", "activity"),
+    ("help", "Help", "help"),
+]
+
+# Events that only record someone looking or signing in do not change what the pages show.
+_NO_RELOAD_PREFIXES = ("account.viewed", "auth.", "branch.verification")
+
+
+class AccountView(QWidget):
+    """Navigation plus pages for one account, kept current by the live feed.
+
+    Threading/async rule: a Qt-thread widget. Its network work runs as coroutines on the qasync
+    loop (the same thread), started by `start()` and cancelled by `stop()`; call `stop()` before
+    discarding the widget or closing its client.
+    """
+
+    feedStateChanged = Signal(str)  # a LiveState value
+    overviewLoaded = Signal(object)  # AccountOverview
+    loadFailed = Signal(object)  # PortalError
+    busyChanged = Signal(bool)
+
+    def __init__(
+        self,
+        client: PortalClient,
+        account_id: str,
+        *,
+        first_name: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.client = client
+        self.account_id = account_id
+        self.first_name = first_name
+        self.overview: AccountOverview | None = None
+        self.feed_state = LiveState.CONNECTING
+        self._feed_task: asyncio.Task[None] | None = None
+        self._pending: list[AuditEvent] = []
+        self._busy = 0
+        self.setObjectName("AccountView")
+
+        root = QHBoxLayout(self)
+        root.setContentsMargins(0, 0, 0, 0)
+        root.setSpacing(0)
+
+        nav_panel = QFrame()
+        nav_panel.setObjectName("NavPanel")
+        nav_panel.setFixedWidth(228)
+        nav_box = QVBoxLayout(nav_panel)
+        nav_box.setContentsMargins(0, 0, 0, 0)
+        nav_box.setSpacing(0)
+        nav_box.addWidget(label("MY ACCOUNT", name="NavCaption"))
+        self.nav = QListWidget()
+        self.nav.setObjectName("NavList")
+        self.nav.setAccessibleName("Account sections")
+        self.nav.setIconSize(QSize(20, 20))
+        self.nav.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.nav.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        for i, (key, text, icon_name) in enumerate(PAGES):
+            item = QListWidgetItem(theme.icon(icon_name, theme.NAV_TEXT, selected_color="#FFFFFF"), text)
+            item.setData(Qt.ItemDataRole.UserRole, key)
+            item.setToolTip(f"{text} (Ctrl+{i + 1})")
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, text)
+            self.nav.addItem(item)
+        nav_box.addWidget(self.nav, 1)
+        self.nav_footer = label("", name="NavFooter", wrap=True)
+        nav_box.addWidget(self.nav_footer)
+        root.addWidget(nav_panel)
+
+        right = QVBoxLayout()
+        right.setContentsMargins(0, 0, 0, 0)
+        right.setSpacing(0)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)  # indeterminate: "working on it"
+        self.progress.setTextVisible(False)
+        self.progress.setAccessibleName("Loading")
+        self.progress.setVisible(False)
+        right.addWidget(self.progress)
+
+        self.overview_page = OverviewPage()
+        self.policies_page = PoliciesPage()
+        self.documents_page = DocumentsPage()
+        self.idcards_page = IdCardsPage()
+        self.payments_page = PaymentsPage()
+        self.claims_page = ClaimsPage()
+        self.activity_page = ActivityPage()
+        self.help_page = HelpPage()
+        self.pages: dict[str, QWidget] = {
+            "overview": self.overview_page,
+            "policies": self.policies_page,
+            "documents": self.documents_page,
+            "idcards": self.idcards_page,
+            "payments": self.payments_page,
+            "claims": self.claims_page,
+            "activity": self.activity_page,
+            "help": self.help_page,
+        }
+        self.stack = QStackedWidget()
+        for key, *_ in PAGES:
+            self.stack.addWidget(self.pages[key])
+        right.addWidget(self.stack, 1)
+        root.addLayout(right, 1)
+
+        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.nav.setCurrentRow(0)
+        for i in range(len(PAGES)):
+            shortcut = QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self)
+            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+            shortcut.activated.connect(lambda i=i: self.show_page(i))
+
+        # Events that arrive in one loop turn (the backlog) are shown in one model insert.
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(0)
+        self._flush_timer.timeout.connect(self._flush_events)
+        # A burst of changes triggers one overview reload, not one per event.
+        self._reload_timer = QTimer(self)
+        self._reload_timer.setSingleShot(True)
+        self._reload_timer.setInterval(400)
+        self._reload_timer.timeout.connect(self.reload)
+
+    # --- navigation ------------------------------------------------------------------------
+
+    def show_page(self, page: int | str) -> None:
+        index = page if isinstance(page, int) else [k for k, *_ in PAGES].index(page)
+        self.nav.setCurrentRow(index)
+        self.stack.currentWidget().setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def current_page(self) -> str:
+        return PAGES[self.stack.currentIndex()][0]
+
+    # --- lifetime --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load the overview and open the live feed."""
+        self.reload()
+        if self._feed_task is None or self._feed_task.done():
+            self._feed_task = asyncio.ensure_future(self._run_feed())
+
+    def stop(self) -> None:
+        self._flush_timer.stop()
+        self._reload_timer.stop()
+        if self._feed_task is not None:
+            self._feed_task.cancel()
+            self._feed_task = None
+
+    async def aclose(self) -> None:
+        """Stop and wait until the live feed has closed its connection."""
+        task = self._feed_task
+        self.stop()
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    # --- data ------------------------------------------------------------------------------
+
+    def _set_busy(self, delta: int) -> None:
+        self._busy = max(0, self._busy + delta)
+        self.progress.setVisible(self._busy > 0)
+        self.busyChanged.emit(self._busy > 0)
+
+    @qasync.asyncSlot()
+    async def reload(self) -> None:
+        """Fetch the overview and hand it to every page."""
+        self._set_busy(+1)
+        try:
+            overview = await self.client.account(self.account_id)
+        except PortalError as exc:
+            self.loadFailed.emit(exc)
+            return
+        finally:
+            self._set_busy(-1)
+        self.show_overview(overview)
+
+    def show_overview(self, overview: AccountOverview) -> None:
+        self.overview = overview
+        self.overview_page.show_overview(overview, self.first_name)
+        for page in (
+            self.policies_page,
+            self.documents_page,
+            self.idcards_page,
+            self.payments_page,
+            self.claims_page,
+        ):
+            page.show_overview(overview)
+        self.nav_footer.setText(overview.name)
+        self.overviewLoaded.emit(overview)
+
+    async def _run_feed(self) -> None:
+        try:
+            async for event in self.client.live_events(
+                self.account_id, self.activity_page.last_seq, on_state=self._set_feed_state
+            ):
+                self._pending.append(event)
+                if not self._flush_timer.isActive():
+                    self._flush_timer.start()
+                if self.feed_state is LiveState.LIVE and not event.action.startswith(_NO_RELOAD_PREFIXES):
+                    self._reload_timer.start()
+        except asyncio.CancelledError:
+            raise
+        except (ApiError, ServiceUnreachable) as exc:
+            self._set_feed_state(LiveState.OFFLINE)
+            self.loadFailed.emit(exc)
+        except PortalError as exc:  # NotSignedIn after sign-out elsewhere
+            self._set_feed_state(LiveState.OFFLINE)
+            self.loadFailed.emit(exc)
+
+    def _flush_events(self) -> None:
+        events, self._pending = self._pending, []
+        if events:
+            self.activity_page.add_events(events)
+
+    def _set_feed_state(self, state: LiveState) -> None:
+        if state is LiveState.LIVE:
+            self._flush_events()  # show the backlog before saying "live"
+        self.feed_state = state
+        self.activity_page.set_state(state)
+        self.feedStateChanged.emit(state.value)

@@ -1,0 +1,347 @@
+"""The desktop app: starts (or connects to) the service, signs in, opens the account.
+
+`run()` is what `portal run [--server URL]` calls. The window appears first; the embedded
+service (FastAPI, SQLAlchemy, migrations: seconds of work) starts in a worker thread meanwhile,
+and the sign-in button simply waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import qasync
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QApplication, QLabel, QProgressBar, QVBoxLayout, QWidget
+
+from portal_app.client import ApiError, Me, PortalClient, PortalError, ServiceUnreachable
+from portal_app.session import SessionStore, StoredSession, server_key_for
+from portal_app.settings import AppSettings
+from ui import theme
+from ui.main_window import MainWindow
+from ui.sign_in import SignInWindow
+from ui.widgets import label
+
+T = TypeVar("T")
+
+
+class OpeningWindow(QWidget):
+    """Shown while a kept session is resumed, so the screen is never empty."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("SignInWindow")
+        self.setWindowTitle("Portal")
+        self.setFixedSize(460, 260)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(40, 36, 40, 36)
+        box.setSpacing(12)
+        logo = QLabel()
+        logo.setPixmap(theme.pixmap("logo", None, 48))
+        logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        box.addWidget(logo)
+        title = label("Opening your account…", name="SignInTitle")
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        box.addWidget(title)
+        bar = QProgressBar()
+        bar.setRange(0, 0)
+        bar.setTextVisible(False)
+        bar.setAccessibleName("Opening your account")
+        box.addWidget(bar)
+        self.note = label("", "muted", wrap=True)
+        self.note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        box.addWidget(self.note)
+
+
+class PortalApp(QObject):
+    """Owns the windows, the session store, the client and (by default) the embedded service.
+
+    Threading/async rule: lives on the Qt thread and runs its coroutines on the qasync loop.
+    Blocking work never runs here: the embedded service starts via asyncio.to_thread, and
+    keyring calls (D-Bus, possibly an unlock prompt) go through a one-thread executor, which
+    also keeps rotated refresh tokens written in the order they were issued.
+    """
+
+    signInShown = Signal()
+    mainShown = Signal()
+    overviewShown = Signal()
+
+    def __init__(self, server_url: str | None = None, data_dir: Path | None = None) -> None:
+        super().__init__()
+        settings = AppSettings.load(server_url, data_dir)
+        self.server_url = settings.server_url
+        self.data_dir = settings.data_dir
+        self.store = SessionStore(server_key_for(self.server_url, self.data_dir))
+        self.client: PortalClient | None = None
+        self.sign_in_window: SignInWindow | None = None
+        self.main_window: MainWindow | None = None
+        self.opening_window: OpeningWindow | None = None
+        self.embedded: Any = None  # portal_app.embedded.EmbeddedService once started
+        self._service_task: asyncio.Future[str] | None = None
+        self._keyring_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="portal-keyring")
+        self._closed = asyncio.Event()
+        self._tasks: set[asyncio.Future[Any]] = set()
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    @property
+    def server_label(self) -> str:
+        return self.server_url or "the Portal service on this computer"
+
+    async def _keyring(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._keyring_pool, functools.partial(fn, *args, **kwargs))
+
+    def _spawn(self, coro: Any) -> asyncio.Future[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # --- service ---------------------------------------------------------------------------
+
+    async def service_url(self) -> str:
+        """The base URL, starting the embedded service first when no server was given."""
+        if self.server_url:
+            return self.server_url
+        if self._service_task is None or (
+            self._service_task.done() and self._service_task.exception() is not None
+        ):
+            self._service_task = self._spawn(self._start_embedded())
+        return await asyncio.shield(self._service_task)
+
+    async def _start_embedded(self) -> str:
+        data_dir = self.data_dir
+
+        def start() -> tuple[Any, str]:
+            # Imported in the worker: FastAPI and SQLAlchemy cost a second or more to import,
+            # and the sign-in window is already on screen while this runs.
+            from portal_app import embedded
+
+            data_dir.mkdir(parents=True, exist_ok=True)
+            service = embedded.EmbeddedService(embedded.ServiceSettings.load(data_dir=data_dir))
+            return service, service.start()
+
+        service, url = await asyncio.to_thread(start)
+        self.embedded = service
+        return url
+
+    # --- start-up --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if not self.server_url:
+            # Warm the service up while the person types their password.
+            self._spawn(self.service_url()).add_done_callback(_consume_exception)
+        self._spawn(self._boot())
+
+    async def _boot(self) -> None:
+        stored = await self._keyring(self.store.load)
+        if stored is None:
+            self.show_sign_in()
+            return
+        self.opening_window = OpeningWindow()
+        self.opening_window.show()
+        await self._resume(stored)
+
+    async def _resume(self, stored: StoredSession) -> None:
+        """Open the account straight away with the refresh token kept in the keyring."""
+        try:
+            url = await self.service_url()
+            client = self._new_client(url)
+            client.restore(stored.refresh_token)
+            me = await client.me()
+        except ApiError as exc:
+            if exc.ends_session:
+                await self._keyring(self.store.clear)
+            window = self.show_sign_in(prefill=stored.email)
+            window.show_error(exc)
+            return
+        except (PortalError, RuntimeError, TimeoutError, OSError) as exc:
+            window = self.show_sign_in(prefill=stored.email)
+            window.show_error(exc)
+            if isinstance(exc, ServiceUnreachable | RuntimeError | TimeoutError):
+                window.set_retry(lambda: self._resume(stored))
+            return
+        self._open_main(client, me)
+
+    def _new_client(self, url: str) -> PortalClient:
+        if self.client is not None and self.client.base_url == url.rstrip("/"):
+            return self.client
+        self.client = PortalClient(
+            url,
+            on_refresh_token=self._remember_rotated_token,
+            on_session_ended=self._session_ended,
+        )
+        return self.client
+
+    def _remember_rotated_token(self, token: str) -> None:
+        # Refresh tokens rotate: the keyring must follow or the next start uses a dead one.
+        self._keyring_pool.submit(self.store.update_refresh_token, token)
+
+    # --- windows ---------------------------------------------------------------------------
+
+    def show_sign_in(self, prefill: str | None = None) -> SignInWindow:
+        window = self.sign_in_window
+        if window is None:
+            window = SignInWindow(
+                self._sign_in, demo_hint=not self.server_url, server_label=self.server_url or ""
+            )
+            window.closed.connect(self._closed.set)
+            window.shown.connect(self.signInShown)
+            self.sign_in_window = window
+        window.set_keyring_secure(self.store.is_secure)
+        window.set_retry(None)
+        window.prefill(prefill)
+        window.show()
+        window.raise_()
+        window.activateWindow()
+        self._hide_opening()
+        return window
+
+    def _hide_opening(self) -> None:
+        if self.opening_window is not None:
+            self.opening_window.hide()
+            self.opening_window.deleteLater()
+            self.opening_window = None
+
+    async def _sign_in(self, email: str, password: str, keep: bool) -> None:
+        """Handler behind the sign-in button: errors propagate to the window to be worded."""
+        window = self.sign_in_window
+        if (
+            window is not None
+            and not self.server_url
+            and not (self._service_task is not None and self._service_task.done())
+        ):
+            window.set_busy_text("Starting Portal on this computer…")
+        url = await self.service_url()
+        if window is not None:
+            window.set_busy_text("Signing in…")
+        client = self._new_client(url)
+        pair = await client.sign_in(email, password)
+        await self._keyring(self.store.save, pair.refresh_token, email, keep_signed_in=keep)
+        self._open_main(client, pair.user)
+
+    def _open_main(self, client: PortalClient, me: Me) -> None:
+        window = MainWindow(client, me, server_label=self.server_label)
+        window.signOutRequested.connect(self.sign_out)
+        window.sessionProblem.connect(self._session_ended)
+        window.closed.connect(self._closed.set)
+        if window.account_view is not None:
+            window.account_view.overviewLoaded.connect(self._first_overview)
+        self.main_window = window
+        window.show()
+        self.mainShown.emit()
+        if self.sign_in_window is not None:
+            self.sign_in_window.hide()
+            self.sign_in_window.reset()
+        self._hide_opening()
+
+    def _first_overview(self, _overview: object) -> None:
+        self.overviewShown.emit()
+
+    @qasync.asyncSlot()
+    async def sign_out(self) -> None:
+        """Forget the session here first (keyring, memory), then tell the service."""
+        email = self.client.user.email if self.client and self.client.user else None
+        await self._keyring(self.store.clear)
+        self.show_sign_in(prefill=email)
+        await self._close_main()
+        if self.client is not None:
+            await self.client.sign_out()
+
+    async def _close_main(self) -> None:
+        window, self.main_window = self.main_window, None
+        if window is None:
+            return
+        await window.aclose()
+        window.hide()
+        window.deleteLater()
+
+    def _session_ended(self, exc: ApiError) -> None:
+        """The refresh token was refused (expired, revoked, replayed): back to sign-in."""
+
+        async def back_to_sign_in() -> None:
+            email = self.client.user.email if self.client and self.client.user else None
+            await self._keyring(self.store.clear)
+            window = self.show_sign_in(prefill=email)
+            await self._close_main()
+            window.show_error(exc)
+
+        self._spawn(back_to_sign_in())
+
+    # --- shutdown --------------------------------------------------------------------------
+
+    async def wait_closed(self) -> None:
+        await self._closed.wait()
+
+    async def shutdown(self) -> None:
+        """Close windows and connections, then stop the embedded service."""
+        for window in (self.sign_in_window, self.opening_window):
+            if window is not None:
+                window.hide()
+        await self._close_main()
+        for task in list(self._tasks):
+            task.cancel()
+        if self.client is not None:
+            if self.client.signed_in and not self.store.persisted:
+                # Not kept: revoke it now rather than leave a live token unused for weeks.
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self.client.sign_out(), 3)
+            await self.client.aclose()
+        if self._service_task is not None and not self._service_task.done():
+            # Still starting: let it finish so it can be stopped cleanly.
+            with contextlib.suppress(Exception):
+                await self._service_task
+        if self.embedded is not None:
+            await asyncio.to_thread(self.embedded.stop)
+            self.embedded = None
+        self._keyring_pool.shutdown(wait=True)
+
+
+def _consume_exception(task: asyncio.Future[Any]) -> None:
+    # The warm-up's failure is reported when sign-in awaits the service; do not log it twice.
+    if not task.cancelled():
+        task.exception()
+
+
+def create_application() -> QApplication:
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication(sys.argv[:1])
+    app.setApplicationName("Portal")
+    app.setOrganizationName("Portal")
+    app.setDesktopFileName("portal")
+    # We decide when to quit: windows are swapped (sign-in <-> main) and must not end the app.
+    app.setQuitOnLastWindowClosed(False)
+    theme.apply_theme(app)
+    return app
+
+
+def run(
+    server_url: str | None,
+    *,
+    data_dir: Path | None = None,
+    configure: Callable[[PortalApp], None] | None = None,
+) -> int:
+    """Run the desktop app until the user closes it; returns the process exit code.
+
+    `configure` receives the controller before it starts (bench/startup.py hooks timings there).
+    """
+    create_application()
+
+    async def main() -> int:
+        controller = PortalApp(server_url, data_dir)
+        if configure is not None:
+            configure(controller)
+        controller.start()
+        await controller.wait_closed()
+        await controller.shutdown()
+        return 0
+
+    return qasync.run(main())

@@ -1,0 +1,145 @@
+"""Save screenshots of the desktop app at 1280x800, offscreen, against a fresh embedded service.
+
+    python -m portal_app.screenshots OUTDIR
+
+Writes sign-in.png, sign-in-error.png, overview.png, activity.png and the other account pages.
+The keyring is an in-memory one for the run: a screenshot session never touches the real one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+SIZE = (1280, 800)
+PASSWORD = "portal-demo-2026"
+
+
+def _memory_keyring() -> object:
+    import keyring.backend
+
+    class ScreenshotKeyring(keyring.backend.KeyringBackend):
+        """Secrets in a dict for this process only (defined here, not at import time, so it
+        is never offered as a keyring candidate to anything else)."""
+
+        priority = 1  # type: ignore[assignment]
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.secrets: dict[tuple[str, str], str] = {}
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return self.secrets.get((service, username))
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            self.secrets[(service, username)] = password
+
+        def delete_password(self, service: str, username: str) -> None:
+            self.secrets.pop((service, username), None)
+
+    return ScreenshotKeyring()
+
+
+async def _until(check: Callable[[], object], timeout: float = 30.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what or check}")
+        await asyncio.sleep(0.05)
+
+
+async def _settle(seconds: float = 0.4) -> None:
+    # Let layouts, style polish and queued paints run before grabbing. Sleeping on the qasync
+    # loop processes Qt events; calling processEvents() here would re-enter running tasks.
+    await asyncio.sleep(seconds)
+
+
+def _save(widget: object, path: Path) -> None:
+    widget.grab().save(str(path))  # type: ignore[attr-defined]
+    print(f"saved {path}")
+
+
+async def _shoot(out: Path, data_dir: Path) -> None:
+
+    from portal_app.client import PortalClient
+    from ui.app import PortalApp
+
+    controller = PortalApp(None, data_dir)
+    controller.start()
+    try:
+        await _until(lambda: controller.sign_in_window is not None, what="the sign-in window")
+        window = controller.sign_in_window
+        assert window is not None
+        window.resize(*SIZE)
+        await _settle()
+        _save(window, out / "sign-in.png")
+
+        # An honest inline error: a wrong password against the real service.
+        window.email.setText("alex.morgan@example.com")
+        window.password.setText("not-my-password")
+        window.submit()
+        await _until(lambda: window.password_error.isVisible(), 40, "the wrong-password error")
+        await _settle()
+        _save(window, out / "sign-in-error.png")
+
+        window.password.setText(PASSWORD)
+        window.submit()
+        await _until(lambda: controller.main_window is not None, 40, "the main window")
+        main = controller.main_window
+        assert main is not None and main.account_view is not None
+        view = main.account_view
+        main.resize(*SIZE)
+        await _until(lambda: view.overview is not None, 20, "the overview")
+        await _until(lambda: view.feed_state.value == "live", 20, "the live feed")
+
+        # Another client at work: an agent opens the account and updates the phone number.
+        base = await controller.service_url()
+        agent = PortalClient(base)
+        await agent.sign_in("agent@portal.example", PASSWORD)
+        overview = await agent.account(view.account_id)
+        holder = next(h for h in overview.holders if h.is_primary)
+        await agent.update_holder_contact(view.account_id, holder.id, phone="+1 312 555 0199")
+        await agent.aclose()
+        await _until(lambda: view.activity_page.model.total >= 3, 20, "live events")
+        await _settle(1.0)  # the overview reload after the contact change
+        view.show_page("overview")
+        await _settle()
+        _save(main, out / "overview.png")
+        for key in ("policies", "documents", "idcards", "payments", "claims", "activity", "help"):
+            view.show_page(key)
+            await _settle(0.3)
+            _save(main, out / f"{key}.png")
+    finally:
+        await controller.shutdown()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m portal_app.screenshots OUTDIR", file=sys.stderr)
+        return 2
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    out = Path(args[0]).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+
+    import keyring
+    import qasync
+
+    from ui.app import create_application
+
+    keyring.set_keyring(_memory_keyring())  # type: ignore[arg-type]
+    app = create_application()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with tempfile.TemporaryDirectory(prefix="portal-shots-") as tmp, loop:
+        loop.run_until_complete(_shoot(out, Path(tmp)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

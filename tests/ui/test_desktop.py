@@ -1,0 +1,290 @@
+"""The desktop app against a real embedded service: sign-in, overview, live activity, sessions."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+import keyring.backends.fail
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
+
+from portal_app.client import LiveState, PortalClient
+from portal_app.embedded import EmbeddedService
+from services.config import ServiceSettings
+from tests.ui.conftest import PASSWORD, run
+from tests.ui.memory_keyring import MemoryKeyring, PlaintextMemoryKeyring
+from ui.app import PortalApp
+
+ALEX = "alex.morgan@example.com"
+
+
+def service_name(server_key: str) -> str:
+    return f"Portal ({server_key})"
+
+
+def open_sign_in(qtbot: Any, app: PortalApp) -> Any:
+    app.start()
+    qtbot.waitUntil(lambda: app.sign_in_window is not None and app.sign_in_window.isVisible())
+    window = app.sign_in_window
+    assert window is not None
+    return window
+
+
+def sign_in(qtbot: Any, app: PortalApp, email: str, password: str, keep: bool = True) -> Any:
+    window = open_sign_in(qtbot, app)
+    window.email.setText(email)
+    window.password.setText(password)
+    window.keep_signed_in.setChecked(keep)
+    qtbot.mouseClick(window.sign_in_button, Qt.MouseButton.LeftButton)
+    return window
+
+
+def wait_for_overview(qtbot: Any, app: PortalApp, timeout: int = 30_000) -> Any:
+    qtbot.waitUntil(lambda: app.main_window is not None and app.main_window.isVisible(), timeout=timeout)
+    view = app.main_window.account_view  # type: ignore[union-attr]
+    assert view is not None
+    qtbot.waitUntil(lambda: view.overview is not None, timeout=timeout)
+    return view
+
+
+def texts(widget: Any) -> list[str]:
+    return [label.text() for label in widget.findChildren(QLabel)]
+
+
+def test_sign_in_lands_on_overview_with_the_seeded_policies(
+    qtbot: Any, make_app: Any, service_url: str, tmp_path: Path, memory_keyring: MemoryKeyring
+) -> None:
+    # Given the demo policyholder at the sign-in window
+    app = make_app(service_url, tmp_path)
+    # When they sign in with "keep me signed in"
+    sign_in(qtbot, app, ALEX, PASSWORD)
+    view = wait_for_overview(qtbot, app)
+    # Then the Overview page shows both seeded policies with status, premium and next payment
+    assert view.current_page() == "overview"
+    shown = " | ".join(texts(view.overview_page))
+    assert "Policy AUT-100234" in shown and "Policy HOM-200871" in shown
+    assert "Autopay" in shown and "Pay manually" in shown
+    assert "Claim CLM-700112" in shown
+    assert app.main_window is not None and app.main_window.windowTitle() == "Portal"
+    assert not app.sign_in_window.isVisible()  # type: ignore[union-attr]
+    # And the refresh token sits in the keyring under this server's name, nowhere else
+    stored = memory_keyring.secrets.get((service_name(service_url), "refresh_token"))
+    assert stored and stored == app.client.refresh_token  # type: ignore[union-attr]
+
+
+def test_wrong_password_shows_the_inline_error(
+    qtbot: Any, make_app: Any, service_url: str, tmp_path: Path, memory_keyring: MemoryKeyring
+) -> None:
+    app = make_app(service_url, tmp_path)
+    window = sign_in(qtbot, app, "jamie.morgan@example.com", "not-the-password")
+    qtbot.waitUntil(window.password_error.isVisible)
+    assert "not right" in window.password_error.text()
+    assert window.password.property("invalid") is True
+    assert window.sign_in_button.isEnabled()
+    assert app.main_window is None
+    assert memory_keyring.secrets == {}
+
+
+def test_client_side_validation_needs_no_round_trip(qtbot: Any, make_app: Any, tmp_path: Path) -> None:
+    # A server that does not exist: a missing password must be caught before any request.
+    app = make_app("http://127.0.0.1:9", tmp_path)
+    window = sign_in(qtbot, app, "alex.morgan", "")
+    qtbot.waitUntil(window.email_error.isVisible)
+    assert window.email_error.isVisible() and "name@example.com" in window.email_error.text()
+    assert window.password_error.isVisible()
+    assert not window.form_error.isVisible()
+
+
+def test_unreachable_service_offers_retry(qtbot: Any, make_app: Any, tmp_path: Path) -> None:
+    app = make_app("http://127.0.0.1:9", tmp_path)  # nothing listens on the discard port
+    window = sign_in(qtbot, app, ALEX, PASSWORD)
+    qtbot.waitUntil(window.form_error.isVisible, timeout=20_000)
+    assert "can't reach" in window.form_error_label.text()
+    assert window.retry_button.isVisible()
+    qtbot.mouseClick(window.retry_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.busy_box.isVisible() and window.form_error.isVisible())
+    assert app.main_window is None
+
+
+def test_agent_change_appears_in_the_open_activity_page(
+    qtbot: Any, make_app: Any, service_url: str, tmp_path: Path
+) -> None:
+    # Given Alex signed in with the Activity page open and the live feed connected
+    app = make_app(service_url, tmp_path)
+    sign_in(qtbot, app, ALEX, PASSWORD)
+    view = wait_for_overview(qtbot, app)
+    qtbot.keyClick(app.main_window, Qt.Key.Key_7, Qt.KeyboardModifier.ControlModifier)
+    assert view.current_page() == "activity"
+    qtbot.waitUntil(lambda: view.feed_state is LiveState.LIVE, timeout=15_000)
+    indicator = app.main_window.feed_indicator  # type: ignore[union-attr]
+    assert indicator.property("state") == "live" and "Live" in indicator.text()
+    model = view.activity_page.model
+    before = model.total
+
+    # When an agent, on another client, opens the account and changes the phone number
+    with httpx.Client(base_url=f"{service_url}/api/v1", timeout=10) as agent:
+        tokens = agent.post(
+            "/auth/sign-in", json={"email": "agent@portal.example", "password": PASSWORD}
+        ).json()
+        auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+        overview = agent.get(f"/accounts/{view.account_id}", headers=auth).json()
+        holder = next(h for h in overview["holders"] if h["is_primary"])
+        response = agent.patch(
+            f"/accounts/{view.account_id}/holders/{holder['id']}",
+            json={"phone": "+1 312 555 0177"},
+            headers=auth,
+        )
+        assert response.status_code == 200, response.text
+
+    # Then both events appear at the top of the open page without anyone touching it
+    qtbot.waitUntil(lambda: model.total >= before + 2, timeout=10_000)
+    top = [model.event_at(row) for row in range(2)]
+    assert [e.action for e in top] == ["holder.contact_updated", "account.viewed"]
+    assert top[0].channel == "agent"
+    index = model.index(0, 3)
+    assert model.data(index) == "Updated contact details: phone"
+    assert "agent" in model.data(model.index(0, 1))
+    assert model.data(model.index(0, 2)) == "Call centre"
+    # And the overview picks up the new contact details by itself
+    qtbot.waitUntil(
+        lambda: (
+            view.overview is not None and any(h.phone == "+1 312 555 0177" for h in view.overview.holders)
+        ),
+        timeout=10_000,
+    )
+
+
+def test_restart_with_a_kept_session_skips_sign_in(
+    qtbot: Any, make_app: Any, tmp_path: Path, memory_keyring: MemoryKeyring
+) -> None:
+    # Given a first run of the embedded default where Alex signed in and asked to be kept
+    data_dir = tmp_path / "portal-data"
+    first = make_app(None, data_dir)
+    sign_in(qtbot, first, ALEX, PASSWORD)
+    wait_for_overview(qtbot, first, timeout=60_000)
+    key = (service_name(f"embedded:{data_dir}"), "refresh_token")
+    first_token = memory_keyring.secrets[key]
+    run(qtbot, first.shutdown(), timeout=30_000)
+
+    # When the app starts again on the same data directory (a new service, a new port)
+    second = make_app(None, data_dir)
+    second.start()
+    view = wait_for_overview(qtbot, second, timeout=60_000)
+
+    # Then it goes straight to the account: the sign-in window was never created
+    assert second.sign_in_window is None
+    assert "Policy AUT-100234" in " | ".join(texts(view.overview_page))
+    # And the rotated refresh token replaced the used one in the keyring
+    assert memory_keyring.secrets[key] != first_token
+    assert memory_keyring.secrets[key] == second.client.refresh_token  # type: ignore[union-attr]
+
+
+def test_no_secure_keyring_says_so_and_stores_nothing(
+    qtbot: Any, make_app: Any, service_url: str, tmp_path: Path
+) -> None:
+    plaintext = PlaintextMemoryKeyring()
+    keyring.set_keyring(plaintext)
+    app = make_app(service_url, tmp_path)
+    window = open_sign_in(qtbot, app)
+    assert window.keyring_note.isVisible()
+    assert "no secure password store" in window.keyring_note_label.text()
+    assert not window.keep_signed_in.isChecked() and not window.keep_signed_in.isEnabled()
+    window.email.setText(ALEX)
+    window.password.setText(PASSWORD)
+    qtbot.mouseClick(window.sign_in_button, Qt.MouseButton.LeftButton)
+    wait_for_overview(qtbot, app)
+    # The session works for this run, held in memory only
+    assert app.client is not None and app.client.refresh_token
+    assert plaintext.secrets == {}
+
+
+def test_failing_keyring_backend_counts_as_no_secure_keyring(
+    qtbot: Any, make_app: Any, service_url: str, tmp_path: Path
+) -> None:
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    app = make_app(service_url, tmp_path)
+    window = open_sign_in(qtbot, app)
+    assert window.keyring_note.isVisible()
+    assert not app.store.is_secure
+
+
+def test_sign_out_clears_the_keyring_and_returns_to_sign_in(
+    qtbot: Any, make_app: Any, service_url: str, tmp_path: Path, memory_keyring: MemoryKeyring
+) -> None:
+    app = make_app(service_url, tmp_path)
+    sign_in(qtbot, app, ALEX, PASSWORD)
+    wait_for_overview(qtbot, app)
+    token = memory_keyring.secrets[(service_name(service_url), "refresh_token")]
+
+    qtbot.mouseClick(app.main_window.sign_out_button, Qt.MouseButton.LeftButton)  # type: ignore[union-attr]
+
+    qtbot.waitUntil(lambda: app.main_window is None and app.sign_in_window.isVisible())  # type: ignore[union-attr]
+    assert memory_keyring.secrets == {}
+    assert app.sign_in_window.email.text() == ALEX  # type: ignore[union-attr]
+    assert app.sign_in_window.password.text() == ""  # type: ignore[union-attr]
+    # And the service no longer honours the old refresh token
+    client = PortalClient(service_url)
+    qtbot.waitUntil(lambda: not app.client.signed_in)  # type: ignore[union-attr]
+
+    async def try_refresh() -> str:
+        try:
+            await client.refresh(token)
+        except Exception as exc:
+            return getattr(exc, "code", repr(exc))
+        finally:
+            await client.aclose()
+        return "refreshed"
+
+    qtbot.waitUntil(lambda: True)
+    assert run(qtbot, try_refresh()) in {"auth.refresh_invalid", "auth.refresh_reused"}
+
+
+def test_activity_resumes_from_the_last_seq_after_the_service_drops(
+    qtbot: Any, make_app: Any, tmp_path: Path
+) -> None:
+    # Given Alex watching Activity against a service of our own that we can take down
+    settings = ServiceSettings(data_dir=tmp_path / "svc")
+    service = EmbeddedService(settings)
+    url = service.start()
+    port = service.port
+    app = make_app(url, tmp_path)
+    try:
+        sign_in(qtbot, app, ALEX, PASSWORD)
+        view = wait_for_overview(qtbot, app)
+        view.show_page("activity")
+        qtbot.waitUntil(lambda: view.feed_state is LiveState.LIVE, timeout=15_000)
+        model = view.activity_page.model
+        seen_before = model.last_seq
+
+        # When the service goes away, the indicator says so
+        run(qtbot, asyncio.to_thread(service.stop), timeout=30_000)
+        qtbot.waitUntil(
+            lambda: view.feed_state in (LiveState.RECONNECTING, LiveState.OFFLINE),
+            timeout=15_000,
+        )
+        assert app.main_window.feed_indicator.property("state") in {"reconnecting", "offline"}  # type: ignore[union-attr]
+
+        # And when it comes back on the same address, the feed reconnects by itself
+        service = EmbeddedService(settings, port=port)
+        run(qtbot, asyncio.to_thread(service.start), timeout=60_000)
+        qtbot.waitUntil(lambda: view.feed_state is LiveState.LIVE, timeout=30_000)
+        with httpx.Client(base_url=f"{url}/api/v1", timeout=10) as agent:
+            tokens = agent.post(
+                "/auth/sign-in", json={"email": "agent@portal.example", "password": PASSWORD}
+            ).json()
+            auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+            assert agent.get(f"/accounts/{view.account_id}", headers=auth).status_code == 200
+            qtbot.waitUntil(lambda: model.event_at(0).action == "account.viewed", timeout=10_000)
+            # Then it resumed from the last seq: every event exactly once, none missing
+            page = agent.get(
+                f"/accounts/{view.account_id}/events", params={"limit": 500}, headers=auth
+            ).json()
+        model_seqs = [model.event_at(r).seq for r in range(model.total - 1, -1, -1)]
+        assert model_seqs == [e["seq"] for e in page["events"]]
+        assert model.last_seq > seen_before
+    finally:
+        run(qtbot, app.shutdown(), timeout=30_000)
+        run(qtbot, asyncio.to_thread(service.stop), timeout=30_000)

@@ -87,6 +87,7 @@ class PortalApp(QObject):
         self._keyring_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="portal-keyring")
         self._closed = asyncio.Event()
         self._tasks: set[asyncio.Future[Any]] = set()
+        self._shut_down = False
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -281,7 +282,10 @@ class PortalApp(QObject):
         await self._closed.wait()
 
     async def shutdown(self) -> None:
-        """Close windows and connections, then stop the embedded service."""
+        """Close windows and connections, then stop the embedded service (idempotent)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         for window in (self.sign_in_window, self.opening_window):
             if window is not None:
                 window.hide()

@@ -35,7 +35,6 @@ class ServiceSettings:
     throttle_after: int = 3
     lock_after: int = 8
     lock_seconds: int = 900
-    branch_verification_ttl_seconds: int = 4 * 3600
     # How often the change-feed dispatcher polls when nothing woke it (a safety net only).
     feed_poll_seconds: float = 1.0
 

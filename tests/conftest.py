@@ -22,14 +22,21 @@ def require_postgres() -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'portal.sqlite3'}"
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def _database_url(backend: str, folder: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'portal.sqlite3'}"
         return
     require_postgres()
     with postgres_schema() as url:
         yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from _database_url(request.param, tmp_path)
 
 
 @pytest.fixture
@@ -43,3 +50,14 @@ def pg_url() -> Iterator[str]:
 def service(database_url: str, tmp_path: Path) -> Iterator[Service]:
     with running_service(database_url, tmp_path) as svc:
         yield svc
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    """One service for a module whose tests do not change what the others see."""
+    folder = tmp_path_factory.mktemp("svc")
+    for url in _database_url(request.param, folder):
+        with running_service(url, folder) as svc:
+            yield svc

@@ -26,6 +26,7 @@ from services.policies.models import Policy
 DUE_SOON_DAYS = 7
 VERIFY_MAX_FAILURES = 3
 VERIFY_LOCK_SECONDS = 15 * 60
+VERIFICATION_TTL = timedelta(hours=4)  # one counter visit
 
 
 def _not_found() -> NotFound:
@@ -401,7 +402,7 @@ def verify_branch_customer(
         holder_id=holder.id,
         branch_id=branch_user.branch_id if branch_user else actor.branch_id,
         created_at=now,
-        expires_at=now + timedelta(hours=4),
+        expires_at=now + VERIFICATION_TTL,
     )
     session.add(verification)
     audit.record(

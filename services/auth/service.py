@@ -65,16 +65,19 @@ def create_user(
     email: str,
     full_name: str,
     role: str,
-    password: str,
+    password: str | None = None,
+    password_hash: str | None = None,
     branch_id: str | None = None,
 ) -> User:
-    """Create a sign-in; audited on the system chain."""
+    """Create a sign-in from a password (or an argon2 hash of one); audited on the system chain."""
+    if (password is None) == (password_hash is None):
+        raise ValueError("give exactly one of password and password_hash")
     user = User(
         id=new_id("usr"),
         email=normalise_email(email),
         full_name=full_name,
         role=role,
-        password_hash=hash_password(password),
+        password_hash=password_hash or hash_password(password or ""),
         branch_id=branch_id,
         created_at=clock.now(),
     )

@@ -49,12 +49,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from services.db.database import make_engine
-    from services.db.migrate import current_revision, upgrade
+    from services.db.migrate import current_revisions, upgrade
 
     settings = _settings(args)
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    print(f"database at revision {current_revision(engine)}")
+    print(f"database at revision {', '.join(current_revisions(engine))}")
     return 0
 
 

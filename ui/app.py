@@ -88,6 +88,7 @@ class PortalApp(QObject):
         self._closed = asyncio.Event()
         self._tasks: set[asyncio.Future[Any]] = set()
         self._shut_down = False
+        self.sign_out_task: asyncio.Future[Any] | None = None
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -246,8 +247,12 @@ class PortalApp(QObject):
     def _first_overview(self, _overview: object) -> None:
         self.overviewShown.emit()
 
-    @qasync.asyncSlot()
-    async def sign_out(self) -> None:
+    def sign_out(self) -> asyncio.Future[Any]:
+        """Start signing out; the returned task finishes once the service was told."""
+        self.sign_out_task = self._spawn(self._sign_out())
+        return self.sign_out_task
+
+    async def _sign_out(self) -> None:
         """Forget the session here first (keyring, memory), then tell the service."""
         email = self.client.user.email if self.client and self.client.user else None
         await self._keyring(self.store.clear)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import importlib
 import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -342,6 +344,12 @@ def run(
 
     `configure` receives the controller before it starts (bench/startup.py hooks timings there).
     """
+    if not server_url:
+        # Begin importing the service layer (FastAPI, SQLAlchemy: the bulk of a cold start)
+        # while Qt starts; the embedded start-up later finds the modules already loaded.
+        threading.Thread(
+            target=importlib.import_module, args=("portal_app.embedded",), daemon=True
+        ).start()
     create_application()
 
     async def main() -> int:

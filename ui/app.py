@@ -91,6 +91,7 @@ class PortalApp(QObject):
         self._tasks: set[asyncio.Future[Any]] = set()
         self._shut_down = False
         self.sign_out_task: asyncio.Future[Any] | None = None
+        self._ending_session = False
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -232,6 +233,7 @@ class PortalApp(QObject):
         self._open_main(client, pair.user)
 
     def _open_main(self, client: PortalClient, me: Me) -> None:
+        self._ending_session = False
         window = MainWindow(client, me, server_label=self.server_label)
         window.signOutRequested.connect(self.sign_out)
         window.sessionProblem.connect(self._session_ended)
@@ -273,6 +275,9 @@ class PortalApp(QObject):
 
     def _session_ended(self, exc: ApiError) -> None:
         """The refresh token was refused (expired, revoked, replayed): back to sign-in."""
+        if self._ending_session:
+            return  # the client and the page that hit the refusal may both report it
+        self._ending_session = True
 
         async def back_to_sign_in() -> None:
             email = self.client.user.email if self.client and self.client.user else None
@@ -347,9 +352,7 @@ def run(
     if not server_url:
         # Begin importing the service layer (FastAPI, SQLAlchemy: the bulk of a cold start)
         # while Qt starts; the embedded start-up later finds the modules already loaded.
-        threading.Thread(
-            target=importlib.import_module, args=("portal_app.embedded",), daemon=True
-        ).start()
+        threading.Thread(target=importlib.import_module, args=("portal_app.embedded",), daemon=True).start()
     create_application()
 
     async def main() -> int:

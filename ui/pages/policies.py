@@ -49,7 +49,7 @@ class PoliciesPage(Page):
                     ("Annual premium", wording.money(p.premium_minor, p.currency), "value-strong"),
                     ("Payment plan", wording.PAY_PLANS.get(p.pay_plan, p.pay_plan), "value"),
                     ("Policy holders", holders, "value"),
-                    ("Dates follow", p.time_zone.replace("_", " "), "value"),
+                    ("Time zone", p.time_zone.replace("_", " "), "value"),
                 ],
                 columns=3,
             )

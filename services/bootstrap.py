@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from services.auth.service import AuthContext
 from services.auth.tokens import AccessTokens
+from services.claims.photos import PhotoStore
 from services.clock import Clock, SystemClock
 from services.config import ServiceSettings
 from services.db.database import Database, make_engine
@@ -58,8 +60,24 @@ def build(settings: ServiceSettings | None = None, *, clock: Clock | None = None
     dispatcher = FeedDispatcher(db, hub, poll_seconds=settings.feed_poll_seconds)
     db.on_audit_commit(dispatcher.wake_threadsafe)
     listener = None
+    extras: dict[str, object] = {}
+    # Claim photos: content-addressed files under the data dir; their upload route streams
+    # bodies far above max_body_bytes and enforces its own per-photo limit.
+    extras["claim_photos"] = PhotoStore(
+        Path(settings.data_dir) / "claim-photos",
+        max_bytes=settings.claim_photo_max_bytes,
+        max_pixels=settings.claim_photo_max_pixels,
+    )
+    extras["large_body_prefixes"] = ("/api/v1/claims/uploads/",)
     if db.dialect == "postgresql":
         listener = PostgresWakeListener(libpq_conninfo(settings.database_url), dispatcher)
     return Container(
-        settings=settings, clock=clock, db=db, auth=auth, hub=hub, dispatcher=dispatcher, pg_listener=listener
+        settings=settings,
+        clock=clock,
+        db=db,
+        auth=auth,
+        hub=hub,
+        dispatcher=dispatcher,
+        pg_listener=listener,
+        extras=extras,
     )

@@ -37,6 +37,11 @@ class ServiceSettings:
     lock_seconds: int = 900
     # How often the change-feed dispatcher polls when nothing woke it (a safety net only).
     feed_poll_seconds: float = 1.0
+    # Claims. Holidays skipped by the claim service commitments: "2026-12-25,2027-01-01".
+    claim_holidays: str = ""
+    # Per-photo limits, checked while the upload streams (bytes) and from the image header (pixels).
+    claim_photo_max_bytes: int = 32_000_000
+    claim_photo_max_pixels: int = 60_000_000
 
     def __post_init__(self) -> None:
         if not self.database_url:

@@ -16,6 +16,7 @@ from services.audit import service as audit
 from services.auth.models import Branch, User
 from services.auth.passwords import hash_password
 from services.auth.service import create_user
+from services.claims.demo import seed_claims_demo
 from services.claims.models import Claim
 from services.clock import Clock
 from services.db.base import new_id
@@ -164,6 +165,7 @@ def seed_demo(session: Session, clock: Clock) -> bool:
         entity_id=claim.id,
         after={"number": claim.number, "loss_type": claim.loss_type, "status": "submitted"},
     )
+    seed_claims_demo(session, clock, users, claim)
 
     shah = _account(session, system, clock, "Shah household")
     _holder(

@@ -15,6 +15,7 @@ from services.api import problems
 from services.api.deps import ContainerDep, RequestContextMiddleware
 from services.auth.views import router as auth_router
 from services.bootstrap import Container
+from services.claims.views import router as claims_router
 
 API_PREFIX = "/api/v1"
 
@@ -52,6 +53,7 @@ def create_app(container: Container) -> FastAPI:
     problems.install(app)
     for router in (health_router, auth_router, accounts_router):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(claims_router, prefix=API_PREFIX)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=container.settings.max_body_bytes,

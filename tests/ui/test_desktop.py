@@ -287,3 +287,22 @@ def test_activity_resumes_from_the_last_seq_after_the_service_drops(
     finally:
         run(qtbot, app.shutdown(), timeout=30_000)
         run(qtbot, asyncio.to_thread(service.stop), timeout=30_000)
+
+
+def test_overview_words_the_alerts_that_need_attention(
+    qtbot: Any, make_app: Any, service_url: str, tmp_path: Path
+) -> None:
+    # Priya's seeded account has a payment past due
+    app = make_app(service_url, tmp_path)
+    sign_in(qtbot, app, "priya.shah@example.com", PASSWORD)
+    view = wait_for_overview(qtbot, app)
+    assert any(a.code == "payment.past_due" for a in view.overview.alerts)
+    shown = " | ".join(texts(view.overview_page))
+    assert "Payment past due on" in shown and "is overdue" in shown
+    assert "Renters insurance" in shown
+    # The Payments page shows the same debt per policy, in red
+    view.show_page("payments")
+    assert any(
+        label.property("role") == "value-danger" and label.text() != "$0.00"
+        for label in view.payments_page.findChildren(QLabel)
+    )

@@ -14,6 +14,7 @@ from services.config import ServiceSettings
 from services.db.database import Database, make_engine
 from services.events.dispatcher import FeedDispatcher, PostgresWakeListener
 from services.events.hub import FeedHub
+from services.idcards.keys import load_signing_key
 
 
 @dataclass
@@ -69,6 +70,8 @@ def build(settings: ServiceSettings | None = None, *, clock: Clock | None = None
         max_pixels=settings.claim_photo_max_pixels,
     )
     extras["large_body_prefixes"] = ("/api/v1/claims/uploads/",)
+    # ID cards are signed with a key from the environment or the OS keyring (never a file).
+    extras["idcard_key"] = load_signing_key(Path(settings.data_dir))
     if db.dialect == "postgresql":
         listener = PostgresWakeListener(libpq_conninfo(settings.database_url), dispatcher)
     return Container(

@@ -21,6 +21,7 @@ from services.claims.models import Claim
 from services.clock import Clock
 from services.db.base import new_id
 from services.payments.models import Installment
+from services.policies.demo_data import seed_policy_details
 from services.policies.models import Policy
 
 DEMO_PASSWORD = "portal-demo-2026"
@@ -212,6 +213,7 @@ def seed_demo(session: Session, clock: Clock) -> bool:
     )
     _billing(session, system, clock, renters, today, leave_last_due_unpaid=True)
     _billing(session, system, clock, car, today)
+    seed_policy_details(session, system, clock, [auto, home, renters, car])
     return True
 
 

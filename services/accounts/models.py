@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.db.base import Base, UTCDateTime
@@ -34,3 +34,5 @@ class AccountHolder(Base):
     address: Mapped[str | None] = mapped_column(String(400), default=None)
     postcode: Mapped[str | None] = mapped_column(String(20), index=True, default=None)
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Paperless: documents by email/app only, no post (a documents preference, set with contact details).
+    paperless: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -18,6 +18,7 @@ class HolderOut(ResponseModel):
     postcode: str | None
     address: str | None
     is_primary: bool
+    paperless: bool = False
 
 
 class NextDue(ResponseModel):
@@ -87,6 +88,7 @@ class ContactUpdate(RequestModel):
     email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     address: str | None = Field(default=None, min_length=3, max_length=400)
     postcode: str | None = Field(default=None, min_length=3, max_length=20, pattern=r"^[A-Za-z0-9 \-]{3,20}$")
+    paperless: bool | None = None
 
 
 class BranchVerifyRequest(RequestModel):

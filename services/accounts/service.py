@@ -182,6 +182,7 @@ def holder_dict(h: AccountHolder) -> dict[str, Any]:
         "postcode": h.postcode,
         "address": h.address,
         "is_primary": h.is_primary,
+        "paperless": h.paperless,
     }
 
 
@@ -275,7 +276,7 @@ def _policy_alerts(policy: Policy, row: dict[str, Any]) -> list[dict[str, Any]]:
     return alerts
 
 
-CONTACT_FIELDS = ("phone", "email", "address", "postcode")
+CONTACT_FIELDS = ("phone", "email", "address", "postcode", "paperless")
 
 
 def update_holder_contact(
@@ -285,7 +286,7 @@ def update_holder_contact(
     *,
     account_id: str,
     holder_id: str,
-    changes: dict[str, str | None],
+    changes: dict[str, str | bool | None],
 ) -> AccountHolder:
     """Change a holder's contact details; the audit event carries before and after."""
     _, acting = authorize_account(session, actor, clock, account_id)
@@ -296,6 +297,12 @@ def update_holder_contact(
     if unknown:
         raise Invalid(
             "request.invalid", f"These fields cannot be changed here: {', '.join(sorted(unknown))}."
+        )
+    if "paperless" in changes and changes["paperless"] is None:
+        raise Invalid(
+            "request.invalid",
+            "paperless must be true or false.",
+            errors=[{"field": "paperless", "code": "bool_type", "message": "Choose true or false."}],
         )
     before = {k: getattr(holder, k) for k in changes}
     if before == changes:

@@ -16,6 +16,8 @@ from services.api.deps import ContainerDep, RequestContextMiddleware
 from services.auth.views import router as auth_router
 from services.bootstrap import Container
 from services.claims.views import router as claims_router
+from services.documents.views import router as documents_router
+from services.policies.views import router as policies_router
 
 API_PREFIX = "/api/v1"
 
@@ -54,6 +56,8 @@ def create_app(container: Container) -> FastAPI:
     for router in (health_router, auth_router, accounts_router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(claims_router, prefix=API_PREFIX)
+    app.include_router(policies_router, prefix=API_PREFIX)
+    app.include_router(documents_router, prefix=API_PREFIX)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=container.settings.max_body_bytes,

@@ -8,6 +8,7 @@ from services.auth import models as auth_models
 from services.cases import models as cases_models
 from services.claims import models as claims_models
 from services.db.base import Base
+from services.documents import models as documents_models
 from services.payments import models as payments_models
 from services.policies import models as policies_models
 
@@ -17,6 +18,7 @@ ALL_MODELS = (
     auth_models,
     cases_models,
     claims_models,
+    documents_models,
     payments_models,
     policies_models,
 )

@@ -201,6 +201,7 @@ class BrandedDocument:
         self.pagesize = pagesize
         self.author = author or self.branding.insurer_name
         self.story: list[Flowable] = []
+        self.page_count = 0  # known after render()
         f = fonts()
         text = self.branding.color("text")
         self.styles = {
@@ -216,6 +217,7 @@ class BrandedDocument:
                 textColor=self.branding.color("primary"),
                 spaceBefore=10,
                 spaceAfter=4,
+                keepWithNext=1,  # never a heading alone at the foot of a page
             ),
             "caption": ParagraphStyle(
                 "caption",
@@ -302,7 +304,13 @@ class BrandedDocument:
         def cell(value: str, index: int) -> Paragraph:
             return Paragraph(escape(value), self.styles["cell_right" if index in right else "cell"])
 
-        data: list[list[Any]] = [[Paragraph(escape(h), self.styles["cell_head"]) for h in header]]
+        head_right = ParagraphStyle("cell_head_right", parent=self.styles["cell_head"], alignment=TA_RIGHT)
+        data: list[list[Any]] = [
+            [
+                Paragraph(escape(h), head_right if i in right else self.styles["cell_head"])
+                for i, h in enumerate(header)
+            ]
+        ]
         data += [[cell(v, i) for i, v in enumerate(row)] for row in rows]
         if total is not None:
             data.append([cell(v, i) for i, v in enumerate(total)])
@@ -391,12 +399,15 @@ class BrandedDocument:
             invariant=1,  # no timestamps or random ids inside: same input, same bytes, same SHA-256
         )
         footer = self._footer
+        made: list[_NumberedCanvas] = []
 
         def make_canvas(*args: Any, **kwargs: Any) -> _NumberedCanvas:
             canvas = _NumberedCanvas(*args, **kwargs)
             canvas._portal_footer = footer  # type: ignore[attr-defined]
+            made.append(canvas)
             return canvas
 
         story = self.story or [Spacer(1, 1)]
         template.build(story, onFirstPage=self._header, onLaterPages=self._header, canvasmaker=make_canvas)
+        self.page_count = len(made[-1]._saved) if made else 0
         return buffer.getvalue()

@@ -1,0 +1,239 @@
+"""Drawing the auto ID card: front and back at wallet size, and a printable letter page with both."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import segno
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import LETTER
+from reportlab.lib.units import inch
+from reportlab.pdfgen.canvas import Canvas
+
+from services.documents.render import Branding, draw_logo, fonts, load_branding, pdf_date, pdf_datetime
+
+CARD_W, CARD_H = 3.375 * inch, 2.125 * inch  # ISO/IEC 7810 ID-1, the size of a bank card
+
+
+@dataclass(frozen=True)
+class CardFace:
+    """What an ID card shows; the same data the app draws and the QR payload vouches for."""
+
+    policy_number: str
+    insurer_name: str
+    insurer_code: str
+    named_insureds: list[str]
+    vehicle: str
+    vin: str
+    valid_from: date
+    valid_to: date
+    code: str
+    claims_phone: str
+    website: str
+
+
+def draw_qr(canvas: Canvas, code: str, x: float, y: float, size: float) -> None:
+    """Vector QR modules (runs merged per row): crisp at any print resolution."""
+    qr = segno.make(code, error="m", micro=False)
+    rows = list(qr.matrix_iter(border=2))
+    module = size / len(rows)
+    canvas.saveState()
+    canvas.setFillColor(colors.white)
+    canvas.rect(x, y, size, size, stroke=0, fill=1)
+    canvas.setFillColor(colors.black)
+    for r, row in enumerate(rows):
+        top = y + size - (r + 1) * module
+        start = None
+        for c, dark in enumerate([*row, 0]):
+            if dark and start is None:
+                start = c
+            elif not dark and start is not None:
+                canvas.rect(x + start * module, top, (c - start) * module, module, stroke=0, fill=1)
+                start = None
+    canvas.restoreState()
+
+
+def _fit(canvas: Canvas, text: str, font: str, size: float, width: float) -> float:
+    """Shrink the font until the text fits the width (long names, long model names)."""
+    while size > 5 and canvas.stringWidth(text, font, size) > width:
+        size -= 0.25
+    return size
+
+
+def draw_front(canvas: Canvas, face: CardFace, x: float, y: float, branding: Branding) -> None:
+    f = fonts()
+    canvas.saveState()
+    canvas.setFillColor(branding.color("navy"))
+    canvas.roundRect(x, y, CARD_W, CARD_H, 9, stroke=0, fill=1)
+    canvas.setFillColor(branding.color("primary"))
+    canvas.rect(x, y + CARD_H - 34, CARD_W, 4, stroke=0, fill=1)
+    draw_logo(canvas, x + 9, y + CARD_H - 30, 24, fill=colors.white, tick=branding.color("navy"))
+    canvas.setFillColor(colors.white)
+    canvas.setFont(f.bold, 9.5)
+    canvas.drawString(x + 36, y + CARD_H - 17, face.insurer_name)
+    canvas.setFont(f.regular, 6)
+    canvas.setFillColor(colors.HexColor("#C9D6EA"))
+    canvas.drawString(x + 36, y + CARD_H - 26, f"AUTO INSURANCE ID CARD · {face.insurer_code}")
+
+    def field(label: str, value: str, fx: float, fy: float, width: float, size: float = 8.5) -> None:
+        canvas.setFont(f.regular, 5.2)
+        canvas.setFillColor(colors.HexColor("#AFC3E2"))
+        canvas.drawString(fx, fy + 9.5, label.upper())
+        canvas.setFillColor(colors.white)
+        canvas.setFont(f.bold, _fit(canvas, value, f.bold, size, width))
+        canvas.drawString(fx, fy, value)
+
+    left, right = x + 12, x + CARD_W / 2 + 6
+    half = CARD_W / 2 - 18
+    field("Policy number", face.policy_number, left, y + CARD_H - 56, half, 10)
+    field("Effective", pdf_date(face.valid_from), right, y + CARD_H - 56, half / 2 + 4)
+    field("Expires", pdf_date(face.valid_to), right + half / 2 + 6, y + CARD_H - 56, half / 2 - 4)
+    field("Vehicle", face.vehicle, left, y + CARD_H - 82, CARD_W - 24)
+    field("VIN", face.vin, left, y + CARD_H - 108, CARD_W - 24)
+    field("Named insureds", ", ".join(face.named_insureds), left, y + 12, CARD_W - 24, 7.5)
+    canvas.restoreState()
+
+
+def draw_back(canvas: Canvas, face: CardFace, x: float, y: float, branding: Branding) -> None:
+    f = fonts()
+    canvas.saveState()
+    canvas.setFillColor(colors.white)
+    canvas.setStrokeColor(branding.color("rule"))
+    canvas.setLineWidth(0.8)
+    canvas.roundRect(x, y, CARD_W, CARD_H, 9, stroke=1, fill=1)
+    qr_size = CARD_H - 22
+    draw_qr(canvas, face.code, x + 8, y + 11, qr_size)
+    tx = x + qr_size + 14
+    width = CARD_W - qr_size - 22
+    canvas.setFillColor(branding.color("primary"))
+    canvas.setFont(f.bold, 7.5)
+    canvas.drawString(tx, y + CARD_H - 20, "Check this card")
+    lines = [
+        "Scan the code to confirm",
+        "this card is valid, or enter",
+        "the code printed below at",
+        face.website + "/verify",
+    ]
+    canvas.setFillColor(branding.color("text"))
+    canvas.setFont(f.regular, 5.6)
+    for i, line in enumerate(lines):
+        canvas.drawString(tx, y + CARD_H - 31 - i * 7.2, line)
+    canvas.setFillColor(branding.color("primary"))
+    canvas.setFont(f.bold, 6.4)
+    canvas.drawString(tx, y + CARD_H - 70, "Report an accident")
+    canvas.setFillColor(branding.color("text"))
+    canvas.setFont(f.bold, 7.5)
+    canvas.drawString(tx, y + CARD_H - 80, face.claims_phone)
+    canvas.setFont(f.regular, 5.2)
+    canvas.setFillColor(branding.color("muted"))
+    for i, line in enumerate(
+        ["Keep this card in the vehicle.", "Valid only while the policy", "is in force."]
+    ):
+        canvas.drawString(tx, y + 34 - i * 6.6, line)
+    # The first characters of the code, so a card can be matched to its QR without a scanner.
+    canvas.setFont(f.regular, 4.2)
+    canvas.drawString(tx, y + 11, f"Code {face.code[6:20]}…")
+    _ = width
+    canvas.restoreState()
+
+
+def _canvas(buffer: io.BytesIO, size: tuple[float, float], title: str, branding: Branding) -> Canvas:
+    canvas = Canvas(buffer, pagesize=size, invariant=1)
+    canvas.setTitle(title)
+    canvas.setAuthor(branding.insurer_name)
+    canvas.setCreator(f"{branding.short_name} document service")
+    return canvas
+
+
+def wallet_pdf(face: CardFace, branding: Branding | None = None) -> tuple[bytes, int]:
+    """Two pages at card size: front, then back (print double-sided or fold)."""
+    b = branding or load_branding()
+    buffer = io.BytesIO()
+    canvas = _canvas(buffer, (CARD_W, CARD_H), f"ID card {face.policy_number} {face.vehicle}", b)
+    draw_front(canvas, face, 0, 0, b)
+    canvas.showPage()
+    draw_back(canvas, face, 0, 0, b)
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue(), 2
+
+
+def page_pdf(
+    face: CardFace, *, issued_at: datetime, time_zone: str, branding: Branding | None = None
+) -> tuple[bytes, int]:
+    """A letter page with the card's front and back at true size, cut lines and instructions."""
+    b = branding or load_branding()
+    f = fonts()
+    buffer = io.BytesIO()
+    w, h = LETTER
+    canvas = _canvas(buffer, LETTER, f"ID card {face.policy_number} {face.vehicle}", b)
+    m = 0.7 * inch
+    canvas.setFillColor(b.color("navy"))
+    canvas.rect(0, h - 0.95 * inch, w, 0.95 * inch, stroke=0, fill=1)
+    draw_logo(canvas, m, h - 0.8 * inch, 0.62 * inch, fill=colors.white, tick=b.color("navy"))
+    canvas.setFillColor(colors.white)
+    canvas.setFont(f.bold, 15)
+    canvas.drawString(m + 0.78 * inch, h - 0.45 * inch, b.insurer_name)
+    canvas.setFont(f.bold, 12)
+    canvas.drawRightString(w - m, h - 0.45 * inch, "ID card")
+    canvas.setFont(f.regular, 8.5)
+    canvas.setFillColor(colors.HexColor("#C9D6EA"))
+    canvas.drawRightString(w - m, h - 0.64 * inch, f"Policy {face.policy_number} · {face.vehicle}")
+    canvas.drawString(m + 0.78 * inch, h - 0.64 * inch, f"{b.phone}  ·  {b.website}  ·  {b.insurer_code}")
+
+    canvas.setFillColor(b.color("text"))
+    canvas.setFont(f.regular, 10)
+    canvas.drawString(
+        m, h - 1.35 * inch, "Cut out along the dashed lines, fold in the middle and keep it in the vehicle."
+    )
+    top = h - 1.6 * inch - CARD_H
+    gap = 0.35 * inch
+    left = (w - 2 * CARD_W - gap) / 2
+    for i, draw in enumerate((draw_front, draw_back)):
+        cx = left + i * (CARD_W + gap)
+        canvas.saveState()
+        canvas.setDash(3, 3)
+        canvas.setStrokeColor(colors.HexColor("#9AA7B8"))
+        canvas.rect(cx - 6, top - 6, CARD_W + 12, CARD_H + 12, stroke=1, fill=0)
+        canvas.restoreState()
+        draw(canvas, face, cx, top, b)
+
+    y = top - 0.6 * inch
+    canvas.setFillColor(b.color("primary"))
+    canvas.setFont(f.bold, 12)
+    canvas.drawString(m, y, "What this card proves")
+    canvas.setFillColor(b.color("text"))
+    canvas.setFont(f.regular, 9.5)
+    text = [
+        f"{', '.join(face.named_insureds)} hold auto insurance with {b.insurer_name} under policy",
+        f"{face.policy_number} for the {face.vehicle} (VIN {face.vin}) from {pdf_date(face.valid_from)} to "
+        f"{pdf_date(face.valid_to)}.",
+        "",
+        "Anyone may check the card: scan the QR code on its back, or send the code below to our",
+        "verification service. It answers valid, expired, revoked (policy cancelled or vehicle removed)",
+        "or forged (the code was not issued by us or was altered).",
+    ]
+    for i, line in enumerate(text):
+        canvas.drawString(m, y - 16 - i * 13, line)
+    y -= 16 + len(text) * 13 + 10
+    canvas.setFont(f.bold, 8)
+    canvas.drawString(m, y, "Verification code")
+    canvas.setFont("Courier", 6.5)
+    chunk = 110
+    for i in range(0, len(face.code), chunk):
+        y -= 9
+        canvas.drawString(m, y, face.code[i : i + chunk])
+    canvas.setStrokeColor(b.color("rule"))
+    canvas.line(m, 0.62 * inch, w - m, 0.62 * inch)
+    canvas.setFont(f.regular, 7.5)
+    canvas.setFillColor(b.color("muted"))
+    canvas.drawString(m, 0.45 * inch, f"{b.insurer_name} · {', '.join(b.address_lines)}")
+    canvas.drawString(
+        m, 0.31 * inch, f"Ref. {face.policy_number}   Issued {pdf_datetime(issued_at, time_zone)}"
+    )
+    canvas.drawRightString(w - m, 0.45 * inch, "Page 1 of 1")
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue(), 1

@@ -14,30 +14,32 @@ down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-_CLAIM_COLUMNS = [
-    sa.Column("vehicle", sa.String(length=200), nullable=False, server_default=""),
-    sa.Column("other_parties", sa.Text(), nullable=False, server_default=""),
-    sa.Column("police_report", sa.String(length=60), nullable=False, server_default=""),
-    sa.Column("injuries", sa.Boolean(), nullable=False, server_default=sa.false()),
-    sa.Column("injury_details", sa.Text(), nullable=False, server_default=""),
-    sa.Column("outside_term", sa.Boolean(), nullable=False, server_default=sa.false()),
-    sa.Column("filed_by_user_id", sa.String(length=40), nullable=True),
-    sa.Column("acknowledge_by", sa.Date(), nullable=True),
-    sa.Column("review_by", sa.Date(), nullable=True),
-    sa.Column("acknowledged_at", services.db.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column("reviewed_at", services.db.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column("approved_minor", sa.BigInteger(), nullable=True),
-    sa.Column("currency", sa.String(length=3), nullable=False, server_default="USD"),
-    sa.Column("decision_reason", sa.Text(), nullable=False, server_default=""),
-    sa.Column("info_request", sa.Text(), nullable=False, server_default=""),
-    sa.Column("updated_at", services.db.base.UTCDateTime(timezone=True), nullable=True),
-]
+
+def _claim_columns() -> list[sa.Column]:  # fresh objects per use: a Column joins one table
+    return [
+        sa.Column("vehicle", sa.String(length=200), nullable=False, server_default=""),
+        sa.Column("other_parties", sa.Text(), nullable=False, server_default=""),
+        sa.Column("police_report", sa.String(length=60), nullable=False, server_default=""),
+        sa.Column("injuries", sa.Boolean(), nullable=False, server_default=sa.false()),
+        sa.Column("injury_details", sa.Text(), nullable=False, server_default=""),
+        sa.Column("outside_term", sa.Boolean(), nullable=False, server_default=sa.false()),
+        sa.Column("filed_by_user_id", sa.String(length=40), nullable=True),
+        sa.Column("acknowledge_by", sa.Date(), nullable=True),
+        sa.Column("review_by", sa.Date(), nullable=True),
+        sa.Column("acknowledged_at", services.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("reviewed_at", services.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("approved_minor", sa.BigInteger(), nullable=True),
+        sa.Column("currency", sa.String(length=3), nullable=False, server_default="USD"),
+        sa.Column("decision_reason", sa.Text(), nullable=False, server_default=""),
+        sa.Column("info_request", sa.Text(), nullable=False, server_default=""),
+        sa.Column("updated_at", services.db.base.UTCDateTime(timezone=True), nullable=True),
+    ]
 
 
 def upgrade() -> None:
     with op.batch_alter_table("claims", schema=None) as batch_op:
-        for column in _CLAIM_COLUMNS:
-            batch_op.add_column(column.copy())
+        for column in _claim_columns():
+            batch_op.add_column(column)
 
     op.create_table(
         "claim_steps",
@@ -106,5 +108,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_claim_steps_claim_id"))
     op.drop_table("claim_steps")
     with op.batch_alter_table("claims", schema=None) as batch_op:
-        for column in reversed(_CLAIM_COLUMNS):
+        for column in reversed(_claim_columns()):
             batch_op.drop_column(column.name)

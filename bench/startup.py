@@ -72,6 +72,8 @@ def child(data_dir: Path) -> int:
     def configure(app: PortalApp) -> None:
         def on_sign_in_shown() -> None:
             report("signin_shown")
+            if app._service_task is not None:
+                app._service_task.add_done_callback(lambda _: report("service_ready"))
             window = app.sign_in_window
             assert window is not None
             window.email.setText("alex.morgan@example.com")
@@ -122,6 +124,7 @@ def one_run() -> dict[str, float]:
         "overview_after_signin": marks["overview_rendered"]["t"] - marks["signin_pressed"]["t"],
         "overview_from_start": marks["overview_rendered"]["t"] - start,
         "rss_mb": marks["idle_rss"]["rss_mb"],
+        "service_ready": marks.get("service_ready", {"t": float("nan")})["t"] - start,
     }
 
 
@@ -140,7 +143,8 @@ def main() -> int:
         print(
             f"run {i + 1}: sign-in shown {r['signin_shown']:.2f} s, "
             f"overview {r['overview_after_signin']:.2f} s after sign-in "
-            f"({r['overview_from_start']:.2f} s from start), RSS {r['rss_mb']:.0f} MB",
+            f"({r['overview_from_start']:.2f} s from start; embedded service ready at "
+            f"{r['service_ready']:.2f} s), RSS {r['rss_mb']:.0f} MB",
             flush=True,
         )
 
@@ -150,6 +154,7 @@ def main() -> int:
     print(f"\nmedian of {len(results)} runs (embedded service starting cold each time):")
     print(f"  process start -> sign-in window shown:   {med('signin_shown'):.2f} s  (target 1.0)")
     print(f"  sign-in pressed -> Overview rendered:    {med('overview_after_signin'):.2f} s  (target 2.5)")
+    print(f"  process start -> embedded service ready: {med('service_ready'):.2f} s")
     print(f"  process start -> Overview rendered:      {med('overview_from_start'):.2f} s")
     print(f"  RSS, app + embedded service, idle:       {med('rss_mb'):.0f} MB  (target 300)")
     return 0

@@ -73,6 +73,10 @@ class EmbeddedService:
             if self._server.started:
                 try:
                     if httpx.get(f"{self.base_url}/api/v1/health", timeout=2).status_code == 200:
+                        # localstripe (when the service starts one) posts its webhooks here.
+                        payments = container.extras.get("payments")
+                        if payments is not None:
+                            payments.on_serving(self.base_url)  # type: ignore[attr-defined]
                         return self.base_url
                 except httpx.HTTPError:
                     pass

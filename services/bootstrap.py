@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from services.db.database import Database, make_engine
 from services.events.dispatcher import FeedDispatcher, PostgresWakeListener
 from services.events.hub import FeedHub
 from services.idcards.keys import load_signing_key
+from services.payments.runtime import PaymentsRuntime
 
 
 @dataclass
@@ -35,8 +37,23 @@ class Container:
         await self.dispatcher.start()
         if self.pg_listener is not None:
             await self.pg_listener.start()
+        if self.settings.jobs_in_process:
+            from services.jobs.kinds import build_registry
+            from services.jobs.runner import InProcessRunner, JobRunner
+
+            runner = InProcessRunner(
+                JobRunner(self.db, self.clock, build_registry(self)), self.settings.jobs_poll_seconds
+            )
+            runner.start()
+            self.extras["job_runner"] = runner
 
     async def stop_background(self) -> None:
+        runner = self.extras.pop("job_runner", None)
+        if runner is not None:
+            await asyncio.to_thread(runner.stop)  # type: ignore[attr-defined]
+        payments = self.extras.get("payments")
+        if payments is not None:
+            await asyncio.to_thread(payments.close)  # type: ignore[attr-defined]
         if self.pg_listener is not None:
             await self.pg_listener.stop()
         self.hub.close_all()
@@ -72,6 +89,8 @@ def build(settings: ServiceSettings | None = None, *, clock: Clock | None = None
     extras["large_body_prefixes"] = ("/api/v1/claims/uploads/",)
     # ID cards are signed with a key from the environment or the OS keyring (never a file).
     extras["idcard_key"] = load_signing_key(Path(settings.data_dir))
+    # Payments: the Stripe gateway (or localstripe when no key is set) starts on first use.
+    extras["payments"] = PaymentsRuntime(settings, clock, db)
     if db.dialect == "postgresql":
         listener = PostgresWakeListener(libpq_conninfo(settings.database_url), dispatcher)
     return Container(

@@ -42,6 +42,20 @@ class ServiceSettings:
     # Per-photo limits, checked while the upload streams (bytes) and from the image header (pixels).
     claim_photo_max_bytes: int = 32_000_000
     claim_photo_max_pixels: int = 60_000_000
+    # Stripe. With no secret key the service starts localstripe on loopback and points the
+    # same SDK code at it. Secrets come from the environment, never from files in the repo.
+    stripe_secret_key: str = field(default="", repr=False)
+    stripe_publishable_key: str = ""
+    stripe_api_base: str = ""
+    stripe_webhook_secret: str = field(default="", repr=False)
+    # Run due background jobs (payments, reminders) inside this process: the embedded default.
+    jobs_in_process: bool = False
+    jobs_poll_seconds: float = 2.0
+    # Delinquency timeline, in days after the due date (business dates in the policy's zone).
+    grace_days: int = 10
+    cancel_after_days: int = 30
+    reinstate_within_days: int = 30
+    autopay_reminder_days: int = 3
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -75,6 +89,8 @@ def _coerce(type_name: object, value: object) -> object:
         return int(value)
     if kind == "float":
         return float(value)
+    if kind == "bool":
+        return value.strip().lower() in {"1", "true", "yes", "on"}
     if kind == "Path":
         return Path(value)
     return value

@@ -20,6 +20,7 @@ from services.claims.demo import seed_claims_demo
 from services.claims.models import Claim
 from services.clock import Clock
 from services.db.base import new_id
+from services.payments.demo import enqueue_demo_card
 from services.payments.models import Installment
 from services.policies.demo_data import seed_policy_details
 from services.policies.models import Policy
@@ -142,6 +143,8 @@ def seed_demo(session: Session, clock: Clock) -> bool:
     )
     _billing(session, system, clock, auto, today)
     _billing(session, system, clock, home, today)
+    # The Morgans pay the auto policy by autopay: their Visa is added on Stripe by a job.
+    enqueue_demo_card(session, clock, morgan.id, auto.id)
     claim = Claim(
         id=new_id("clm"),
         account_id=morgan.id,

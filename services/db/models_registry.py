@@ -9,6 +9,7 @@ from services.cases import models as cases_models
 from services.claims import models as claims_models
 from services.db.base import Base
 from services.documents import models as documents_models
+from services.jobs import models as jobs_models
 from services.payments import models as payments_models
 from services.policies import models as policies_models
 
@@ -19,6 +20,7 @@ ALL_MODELS = (
     cases_models,
     claims_models,
     documents_models,
+    jobs_models,
     payments_models,
     policies_models,
 )

@@ -1,4 +1,4 @@
-"""The `portal` command: serve, db upgrade, demo-seed, audit verify, run."""
+"""The `portal` command: serve, db upgrade, demo-seed, audit verify, idcard verify, run."""
 
 from __future__ import annotations
 
@@ -108,6 +108,34 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_idcard_verify(args: argparse.Namespace) -> int:
+    """Ask a running service whether an ID card's code is genuine (exit 0 only when valid)."""
+    import os
+
+    import httpx
+
+    server = (args.server or os.environ.get("PORTAL_SERVER_URL") or "http://127.0.0.1:8765").rstrip("/")
+    try:
+        r = httpx.get(f"{server}/api/v1/id-cards/verify", params={"code": args.code}, timeout=15)
+    except httpx.TransportError as exc:
+        print(f"UNREACHABLE: {server}: {exc}", file=sys.stderr)
+        return 2
+    body = r.json()
+    if r.status_code != 200:
+        print(f"ERROR {r.status_code}: {body.get('code')}: {body.get('detail')}", file=sys.stderr)
+        return 2
+    status = body["status"]
+    if status == "forged":
+        print("FORGED: this code was not issued by us or has been altered")
+        return 1
+    reason = f" ({body['status_reason'].replace('_', ' ')})" if body.get("status_reason") else ""
+    print(
+        f"{status.upper()}{reason}: policy {body['policy_number']}, {body['vehicle']} (VIN {body['vin']}), "
+        f"{body['valid_from']} to {body['valid_to']}; checked {body['checked_at']}"
+    )
+    return 0 if status == "valid" else 1
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from portal_app.settings import AppSettings
 
@@ -158,6 +186,13 @@ def build_parser() -> argparse.ArgumentParser:
     db_options(ver)
     ver.add_argument("--account", help="only this account's chain")
     ver.set_defaults(func=cmd_audit_verify)
+
+    p = sub.add_parser("idcard", help="ID card tools")
+    isub = p.add_subparsers(dest="idcard_command", required=True)
+    iv = isub.add_parser("verify", help="check an ID card's QR code: valid, expired, revoked or forged")
+    iv.add_argument("code", help="the code from the card's QR (starts PMIC1.)")
+    iv.add_argument("--server", help="URL of the Portal service (default: PORTAL_SERVER_URL)")
+    iv.set_defaults(func=cmd_idcard_verify)
 
     p = sub.add_parser("run", help="start the desktop app (embedded service unless --server)")
     p.add_argument("--server", help="URL of a running Portal service")

@@ -38,13 +38,28 @@ def qasync_loop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     create_application()  # theme, font, quit policy: the same set-up as `portal run`
     loop = qasync.QEventLoop(qapp, already_running=True)
     asyncio.set_event_loop(loop)
+    asyncio.events._set_running_loop(None)  # claimed per test by `qasync_running`
     yield loop
+    asyncio.events._set_running_loop(loop)
     for task in asyncio.all_tasks(loop):
         task.cancel()
     # Only now, at session end: stopping earlier sets Qt's quit flag for every later wait.
     loop.stop()
     asyncio.events._set_running_loop(None)
     loop.close()
+
+
+@pytest.fixture(autouse=True)
+def qasync_running(qasync_loop: qasync.QEventLoop) -> Iterator[None]:
+    """Mark the qasync loop as the running loop only while a UI test runs.
+
+    The loop is never stopped between tests (that would set Qt's quit flag), but tests outside
+    tests/ui call asyncio.run(), which refuses to start while another loop claims to run.
+    """
+    asyncio.events._set_running_loop(qasync_loop)
+    asyncio.set_event_loop(qasync_loop)
+    yield
+    asyncio.events._set_running_loop(None)
 
 
 @pytest.fixture(autouse=True)

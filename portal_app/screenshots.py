@@ -114,6 +114,32 @@ async def _shoot(out: Path, data_dir: Path) -> None:
             view.show_page(key)
             await _settle(0.3)
             _save(main, out / f"{key}.png")
+
+        # Policies, documents and ID cards (issue 4): wait for their own data, then shoot again.
+        auto = next(p for p in overview.policies if p.product_line == "auto")
+        view.show_page("policies")
+        view.policies_page.open_policy(auto.id)
+        await _until(lambda: view.policies_page.detail_view is not None, 20, "the policy detail")
+        await _settle()
+        _save(main, out / "policy-detail.png")
+        view.policies_page.show_list()
+        view.show_page("documents")
+        await _until(lambda: view.documents_page.loaded, 30, "the documents list")
+        await _settle()
+        _save(main, out / "documents.png")
+        declarations = next(
+            d
+            for d in view.documents_page.model.documents
+            if d.kind == "declarations" and d.policy_number == auto.number
+        )
+        view.documents_page.open_document(declarations.id)
+        await _until(lambda: view.documents_page.viewer.document is not None, 20, "the document viewer")
+        await _settle(0.8)
+        _save(main, out / "documents-viewer.png")
+        view.show_page("idcards")
+        await _until(lambda: bool(view.idcards_page.cards), 20, "the ID cards")
+        await _settle()
+        _save(main, out / "idcards.png")
     finally:
         await controller.shutdown()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from pathlib import Path
 
 import qasync
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
@@ -34,9 +35,11 @@ from portal_app.client import (
 )
 from ui import theme
 from ui.pages.activity import ActivityPage
+from ui.pages.documents import DocumentsPage
 from ui.pages.help import HelpPage
+from ui.pages.idcards import IdCardsPage
 from ui.pages.overview import OverviewPage
-from ui.pages.policies import ClaimsPage, DocumentsPage, IdCardsPage, PaymentsPage, PoliciesPage
+from ui.pages.policies import ClaimsPage, PaymentsPage, PoliciesPage
 from ui.widgets import label
 
 # (key, label, icon) in navigation order; Ctrl+1..8 follow this order.
@@ -52,7 +55,14 @@ PAGES = [
 ]
 
 # Events that only record someone looking or signing in do not change what the pages show.
-_NO_RELOAD_PREFIXES = ("account.viewed", "auth.", "branch.verification")
+_NO_RELOAD_PREFIXES = (
+    "account.viewed",
+    "auth.",
+    "branch.verification",
+    "document.viewed",
+    "document.downloaded",
+    "document.integrity_failed",
+)
 
 
 class AccountView(QWidget):
@@ -74,6 +84,7 @@ class AccountView(QWidget):
         account_id: str,
         *,
         first_name: str = "",
+        data_dir: Path | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -126,9 +137,11 @@ class AccountView(QWidget):
         right.addWidget(self.progress)
 
         self.overview_page = OverviewPage()
-        self.policies_page = PoliciesPage()
-        self.documents_page = DocumentsPage()
-        self.idcards_page = IdCardsPage()
+        self.policies_page = PoliciesPage(client, account_id)
+        self.documents_page = DocumentsPage(client, account_id)
+        # The last cards are kept under the data dir so they still show offline.
+        self.idcards_page = IdCardsPage(client, account_id, data_dir=data_dir)
+        self.policies_page.documentsRequested.connect(self.show_policy_documents)
         self.payments_page = PaymentsPage()
         self.claims_page = ClaimsPage()
         self.activity_page = ActivityPage()
@@ -168,6 +181,11 @@ class AccountView(QWidget):
         self._reload_timer.timeout.connect(self.reload)
 
     # --- navigation ------------------------------------------------------------------------
+
+    def show_policy_documents(self, policy_id: str) -> None:
+        """Open the Documents page filtered to one policy (from the policy detail)."""
+        self.documents_page.filter_policy(policy_id)
+        self.show_page("documents")
 
     def show_page(self, page: int | str) -> None:
         index = page if isinstance(page, int) else [k for k, *_ in PAGES].index(page)

@@ -95,9 +95,21 @@ ACTIONS = {
     "branch.customer_verified": "Verified the customer's identity at the branch",
     "branch.verification_failed": "Identity check at the branch did not match",
     "branch.verification_refused": "Identity check at the branch refused",
+    "policy.details_recorded": "Recorded the people, vehicles and cover on {number}",
+    "document.issued": "Issued {title} for {policy_number}",
+    "document.viewed": "Opened {title} ({policy_number})",
+    "document.downloaded": "Downloaded {title} ({policy_number})",
+    "document.integrity_failed": "Refused to show {title}: it failed its integrity check",
+    "idcard.issued": "Issued an ID card for the {vehicle} on {policy_number}",
 }
 
-CONTACT_FIELDS = {"phone": "phone", "email": "email", "address": "address", "postcode": "postcode"}
+CONTACT_FIELDS = {
+    "phone": "phone",
+    "email": "email",
+    "address": "address",
+    "postcode": "postcode",
+    "paperless": "paperless preference",
+}
 
 
 def money(amount_minor: int, currency: str = "USD") -> str:

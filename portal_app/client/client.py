@@ -16,10 +16,13 @@ from portal_app.client.errors import ApiError, NotSignedIn, ServiceUnreachable
 from portal_app.client.models import (
     AccountOverview,
     BranchVerification,
+    DocumentInfo,
     EventsPage,
     Health,
     Holder,
+    IdCardInfo,
     Me,
+    PolicyDetail,
     TokenPair,
 )
 
@@ -235,19 +238,51 @@ class PortalClient:
         email: str | None = None,
         address: str | None = None,
         postcode: str | None = None,
+        paperless: bool | None = None,
     ) -> Holder:
-        """PATCH a holder's contact details; only the fields given are sent."""
-        body = {
-            k: v
-            for k, v in {"phone": phone, "email": email, "address": address, "postcode": postcode}.items()
-            if v is not None
+        """PATCH a holder's contact details and paperless preference; only the fields given are sent."""
+        fields: dict[str, Any] = {
+            "phone": phone,
+            "email": email,
+            "address": address,
+            "postcode": postcode,
+            "paperless": paperless,
         }
+        body = {k: v for k, v in fields.items() if v is not None}
         response = await self._authed(
             "PATCH",
             f"/accounts/{quote(account_id, safe='')}/holders/{quote(holder_id, safe='')}",
             body=body,
         )
         return Holder.from_json(response.json())
+
+    async def policy(self, policy_id: str) -> PolicyDetail:
+        """GET /policies/{id}: the detail page's data."""
+        response = await self._authed("GET", f"/policies/{quote(policy_id, safe='')}")
+        return PolicyDetail.from_json(response.json())
+
+    async def documents(self, account_id: str) -> list[DocumentInfo]:
+        """GET /accounts/{id}/documents: every document on the account, newest first."""
+        response = await self._authed("GET", f"/accounts/{quote(account_id, safe='')}/documents")
+        return [DocumentInfo.from_json(d) for d in response.json()["documents"]]
+
+    async def policy_documents(self, policy_id: str) -> list[DocumentInfo]:
+        response = await self._authed("GET", f"/policies/{quote(policy_id, safe='')}/documents")
+        return [DocumentInfo.from_json(d) for d in response.json()["documents"]]
+
+    async def document_content(self, document_id: str, *, download: bool = False) -> bytes:
+        """The PDF bytes; the service records a view (or a download when `download`)."""
+        response = await self._authed(
+            "GET",
+            f"/documents/{quote(document_id, safe='')}/content",
+            params={"disposition": "attachment" if download else "inline"},
+        )
+        return response.content
+
+    async def id_cards(self, account_id: str) -> list[IdCardInfo]:
+        """GET /accounts/{id}/id-cards: the cards to carry now."""
+        response = await self._authed("GET", f"/accounts/{quote(account_id, safe='')}/id-cards")
+        return [IdCardInfo.from_json(d) for d in response.json()["id_cards"]]
 
     async def branch_verify(
         self, policy_number: str, date_of_birth: str, postcode: str

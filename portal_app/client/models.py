@@ -88,6 +88,7 @@ class Holder:
     postcode: str | None
     address: str | None
     is_primary: bool
+    paperless: bool = False
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Holder:
@@ -99,6 +100,7 @@ class Holder:
             postcode=_opt_str(d.get("postcode")),
             address=_opt_str(d.get("address")),
             is_primary=bool(d.get("is_primary")),
+            paperless=bool(d.get("paperless")),
         )
 
 
@@ -158,6 +160,186 @@ class PolicySummary:
             balance_minor=int(d.get("balance_minor") or 0),
             past_due_minor=int(d.get("past_due_minor") or 0),
             next_due=NextDue.from_json(nd) if isinstance(nd, dict) else None,
+        )
+
+
+@dataclass(frozen=True)
+class Party:
+    full_name: str
+    relationship: str
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Party:
+        return cls(full_name=str(d.get("full_name") or ""), relationship=str(d.get("relationship") or ""))
+
+
+@dataclass(frozen=True)
+class Vehicle:
+    id: str
+    vin: str
+    year: int
+    make: str
+    model: str
+
+    @property
+    def description(self) -> str:
+        return f"{self.year} {self.make} {self.model}"
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Vehicle:
+        return cls(
+            id=str(d.get("id") or ""),
+            vin=str(d.get("vin") or ""),
+            year=int(d.get("year") or 0),
+            make=str(d.get("make") or ""),
+            model=str(d.get("model") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class InsuredAddress:
+    address: str
+    postcode: str
+    dwelling: str
+    year_built: int | None
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> InsuredAddress:
+        return cls(
+            address=str(d.get("address") or ""),
+            postcode=str(d.get("postcode") or ""),
+            dwelling=str(d.get("dwelling") or ""),
+            year_built=int(d["year_built"]) if d.get("year_built") is not None else None,
+        )
+
+
+@dataclass(frozen=True)
+class CoverageLine:
+    code: str
+    name: str
+    vehicle_id: str | None
+    limit_minor: int | None
+    limit_per_accident_minor: int | None
+    deductible_minor: int | None
+    premium_minor: int
+    currency: str
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> CoverageLine:
+        def opt(key: str) -> int | None:
+            return int(d[key]) if d.get(key) is not None else None
+
+        return cls(
+            code=str(d.get("code") or ""),
+            name=str(d.get("name") or ""),
+            vehicle_id=_opt_str(d.get("vehicle_id")),
+            limit_minor=opt("limit_minor"),
+            limit_per_accident_minor=opt("limit_per_accident_minor"),
+            deductible_minor=opt("deductible_minor"),
+            premium_minor=int(d.get("premium_minor") or 0),
+            currency=str(d.get("currency") or "USD"),
+        )
+
+
+@dataclass(frozen=True)
+class PolicyDetail:
+    """GET /policies/{id}: the summary plus people, insured items and coverages."""
+
+    summary: PolicySummary
+    account_id: str
+    named_insureds: list[Party]
+    drivers: list[Party]
+    vehicles: list[Vehicle]
+    properties: list[InsuredAddress]
+    coverages: list[CoverageLine]
+
+    def coverages_for(self, vehicle_id: str | None) -> list[CoverageLine]:
+        return [c for c in self.coverages if c.vehicle_id == vehicle_id]
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> PolicyDetail:
+        return cls(
+            summary=PolicySummary.from_json(d),
+            account_id=str(d.get("account_id") or ""),
+            named_insureds=[Party.from_json(x) for x in d.get("named_insureds") or []],
+            drivers=[Party.from_json(x) for x in d.get("drivers") or []],
+            vehicles=[Vehicle.from_json(x) for x in d.get("vehicles") or []],
+            properties=[InsuredAddress.from_json(x) for x in d.get("properties") or []],
+            coverages=[CoverageLine.from_json(x) for x in d.get("coverages") or []],
+        )
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """One stored PDF as listed (the bytes come from PortalClient.document_content)."""
+
+    id: str
+    policy_id: str | None
+    policy_number: str | None
+    kind: str
+    title: str
+    file_name: str
+    size_bytes: int
+    page_count: int
+    sha256: str
+    created_at: datetime | None
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> DocumentInfo:
+        return cls(
+            id=str(d["id"]),
+            policy_id=_opt_str(d.get("policy_id")),
+            policy_number=_opt_str(d.get("policy_number")),
+            kind=str(d.get("kind") or ""),
+            title=str(d.get("title") or ""),
+            file_name=str(d.get("file_name") or "document.pdf"),
+            size_bytes=int(d.get("size_bytes") or 0),
+            page_count=int(d.get("page_count") or 0),
+            sha256=str(d.get("sha256") or ""),
+            created_at=_dt(d.get("created_at")),
+        )
+
+
+@dataclass(frozen=True)
+class IdCardInfo:
+    """An ID card as the service issued it; `raw` is kept so the app can store it for offline use."""
+
+    id: str
+    policy_id: str
+    policy_number: str
+    status: str
+    status_reason: str | None
+    insurer_name: str
+    insurer_code: str
+    claims_phone: str
+    named_insureds: list[str]
+    vehicle: Vehicle
+    valid_from: date | None
+    valid_to: date | None
+    code: str
+    page_document_id: str
+    wallet_document_id: str
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> IdCardInfo:
+        return cls(
+            id=str(d["id"]),
+            policy_id=str(d.get("policy_id") or ""),
+            policy_number=str(d.get("policy_number") or ""),
+            status=str(d.get("status") or ""),
+            status_reason=_opt_str(d.get("status_reason")),
+            insurer_name=str(d.get("insurer_name") or ""),
+            insurer_code=str(d.get("insurer_code") or ""),
+            claims_phone=str(d.get("claims_phone") or ""),
+            named_insureds=[str(n) for n in d.get("named_insureds") or []],
+            vehicle=Vehicle.from_json(d.get("vehicle") or {}),
+            valid_from=_date(d.get("valid_from")),
+            valid_to=_date(d.get("valid_to")),
+            code=str(d.get("code") or ""),
+            page_document_id=str(d.get("page_document_id") or ""),
+            wallet_document_id=str(d.get("wallet_document_id") or ""),
+            raw=dict(d),
         )
 
 

@@ -146,13 +146,13 @@ async def live_events(ws: WebSocket, account_id: str, since: int = 0) -> None:
                     break
             await ws.send_json({"type": "ready", "last_seq": last})
             while True:
-                event = await sub.queue.get()
-                if event is None:
+                delivery = await sub.queue.get()
+                if delivery is None:
                     break  # disconnected, overflowed or shutting down: the client resumes with since
-                if event["seq"] <= last:
+                if delivery.seq <= last:
                     continue
-                await ws.send_json({"type": "event", "event": event})
-                last = event["seq"]
+                await ws.send_text(delivery.wire)
+                last = delivery.seq
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:

@@ -1,4 +1,10 @@
-"""Canonical encoding and hashing of audit events: the one definition both writer and verifier use."""
+"""Canonical encoding and hashing of audit events: the one definition both writer and verifier use.
+
+The encoding is: the JSON array of the scalar fields in HASHED_SCALARS order, then the before and
+after values as canonical JSON text (sorted keys, compact, UTF-8), joined by the unit separator
+U+001F (which JSON always escapes, so the parts cannot run into each other). Storing before/after
+in exactly that canonical text lets the verifier hash what it reads without re-encoding it.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +16,11 @@ from enum import Enum
 from typing import Any
 
 GENESIS_HASH = "0" * 64
+SEPARATOR = "\x1f"
 
-# The fields a hash covers, in the order they are documented. `seq` is left out on purpose:
-# the database assigns it at insert, and chain_index + prev_hash already fix the order.
-HASHED_FIELDS = (
+# `seq` is left out on purpose: the database assigns it at insert, and chain_index + prev_hash
+# already fix the order within a chain.
+HASHED_SCALARS = (
     "event_id",
     "chain_key",
     "chain_index",
@@ -28,13 +35,20 @@ HASHED_FIELDS = (
     "action",
     "entity_type",
     "entity_id",
-    "before",
-    "after",
     "outcome",
     "request_id",
     "client_address",
     "prev_hash",
 )
+HASHED_FIELDS = (*HASHED_SCALARS, "before", "after")
+
+_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_scalars = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted-key, compact JSON text: the only spelling the audit table stores."""
+    return _canonical(value)
 
 
 def format_utc(value: datetime) -> str:
@@ -62,14 +76,23 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def hash_parts(scalars: list[Any], before_text: str, after_text: str) -> str:
+    """SHA-256 of the canonical encoding, from scalars in HASHED_SCALARS order (occurred_at as
+    format_utc text) and before/after as canonical JSON text ("null" when absent)."""
+    payload = SEPARATOR.join((_scalars(scalars), before_text, after_text))
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
 def canonical_bytes(fields: dict[str, Any]) -> bytes:
-    """Sorted-key, compact, UTF-8 JSON of exactly the hashed fields."""
-    payload = {name: fields.get(name) for name in HASHED_FIELDS}
-    occurred = payload["occurred_at"]
+    scalars = [fields.get(name) for name in HASHED_SCALARS]
+    occurred = fields.get("occurred_at")
     if isinstance(occurred, datetime):
-        payload["occurred_at"] = format_utc(occurred)
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        scalars[HASHED_SCALARS.index("occurred_at")] = format_utc(occurred)
+    return SEPARATOR.join(
+        (_scalars(scalars), canonical_json(fields.get("before")), canonical_json(fields.get("after")))
+    ).encode()
 
 
 def event_hash(fields: dict[str, Any]) -> str:
+    """Hash of an event given as a dict of its fields (before/after as values, not text)."""
     return hashlib.sha256(canonical_bytes(fields)).hexdigest()

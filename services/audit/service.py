@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from services.actor import Actor
-from services.audit.chain import GENESIS_HASH, event_hash, jsonable
+from services.audit.chain import GENESIS_HASH, HASHED_SCALARS, event_hash, format_utc, hash_parts, jsonable
 from services.audit.models import SYSTEM_CHAIN, AuditChainHead, AuditEvent
 from services.clock import Clock
 from services.db.base import new_id
@@ -35,11 +36,12 @@ def record(
 ) -> AuditEvent:
     """Append one event to the account's chain inside the caller's transaction."""
     chain_key = account_id or SYSTEM_CHAIN
-    head = _lock_chain_head(session, chain_key)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    length, last_hash = _lock_chain_head(session, chain_key, postgres=postgres)
     fields: dict[str, Any] = {
         "event_id": new_id("evt"),
         "chain_key": chain_key,
-        "chain_index": head.length + 1,
+        "chain_index": length + 1,
         "account_id": account_id,
         "occurred_at": clock.now(),
         "actor_id": actor.user_id,
@@ -56,45 +58,59 @@ def record(
         "outcome": outcome,
         "request_id": actor.request_id,
         "client_address": actor.client_address,
-        "prev_hash": head.last_hash,
+        "prev_hash": last_hash,
     }
-    event = AuditEvent(**fields, hash=event_hash(fields))
-    session.add(event)
-    session.flush()  # assigns seq
-    head.length += 1
-    head.last_seq = event.seq
-    head.last_hash = event.hash
+    fields["hash"] = event_hash(fields)
+    connection = session.connection()
+    seq = connection.execute(_INSERT_EVENT, fields).scalar_one()
+    connection.execute(
+        _UPDATE_HEAD, {"key": chain_key, "length": length + 1, "seq": seq, "hash": fields["hash"]}
+    )
     if not session.info.get(AUDIT_WRITTEN):
         session.info[AUDIT_WRITTEN] = True
-        if session.get_bind().dialect.name == "postgresql":
+        if postgres:
             # Payload-free wake-up for other instances; PostgreSQL delivers it at COMMIT and
             # folds duplicates, so a busy transaction costs one tiny notification.
             session.execute(text(f"NOTIFY {FEED_CHANNEL}"))
-    return event
+    return AuditEvent(seq=seq, **fields)
 
 
-def _lock_chain_head(session: Session, chain_key: str) -> AuditChainHead:
-    """Fetch the chain head under a row lock, creating it on first use."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(
-            pg_insert(AuditChainHead)
-            .values(chain_key=chain_key, length=0, last_seq=0, last_hash=GENESIS_HASH)
-            .on_conflict_do_nothing(index_elements=["chain_key"])
-        )
-        head = session.scalars(
-            select(AuditChainHead)
-            .where(AuditChainHead.chain_key == chain_key)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).one()
-        return head
+# Prebuilt table-level statements: this runs inside every audited change, and building ORM
+# statements with 21 literal values each time cost more than the SQL itself.
+_EVENTS = AuditEvent.__table__
+_HEADS = AuditChainHead.__table__
+_INSERT_EVENT = _EVENTS.insert().returning(_EVENTS.c.seq)
+_UPDATE_HEAD = (
+    _HEADS.update()
+    .where(_HEADS.c.chain_key == bindparam("key"))
+    .values(length=bindparam("length"), last_seq=bindparam("seq"), last_hash=bindparam("hash"))
+)
+_SELECT_HEAD = select(_HEADS.c.length, _HEADS.c.last_hash).where(_HEADS.c.chain_key == bindparam("key"))
+_INSERT_HEAD = _HEADS.insert().values(
+    chain_key=bindparam("key"), length=0, last_seq=0, last_hash=GENESIS_HASH
+)
+# PostgreSQL: one round trip creates the head on first use and, either way, takes the row lock
+# that serialises writers of this chain until they commit.
+_pg_upsert = pg_insert(_HEADS).values(
+    chain_key=bindparam("key"), length=0, last_seq=0, last_hash=GENESIS_HASH
+)
+_UPSERT_HEAD = _pg_upsert.on_conflict_do_update(
+    index_elements=["chain_key"], set_={"chain_key": _pg_upsert.excluded.chain_key}
+).returning(_HEADS.c.length, _HEADS.c.last_hash)
+
+
+def _lock_chain_head(session: Session, chain_key: str, *, postgres: bool) -> tuple[int, str]:
+    """Length and last hash of the chain, with its head row locked until commit."""
+    connection = session.connection()
+    if postgres:
+        row = connection.execute(_UPSERT_HEAD, {"key": chain_key}).one()
+        return row.length, row.last_hash
     # SQLite: BEGIN IMMEDIATE already serialises writers.
-    head = session.get(AuditChainHead, chain_key)
-    if head is None:
-        head = AuditChainHead(chain_key=chain_key, length=0, last_seq=0, last_hash=GENESIS_HASH)
-        session.add(head)
-    return head
+    row = connection.execute(_SELECT_HEAD, {"key": chain_key}).first()
+    if row is None:
+        connection.execute(_INSERT_HEAD, {"key": chain_key})
+        return 0, GENESIS_HASH
+    return row.length, row.last_hash
 
 
 def list_account_events(
@@ -147,68 +163,38 @@ class VerifyReport:
         return not self.problems
 
 
-_VERIFY_COLUMNS = [
-    AuditEvent.seq,
-    AuditEvent.event_id,
-    AuditEvent.chain_key,
-    AuditEvent.chain_index,
-    AuditEvent.account_id,
-    AuditEvent.occurred_at,
-    AuditEvent.actor_id,
-    AuditEvent.actor_role,
-    AuditEvent.actor_name,
-    AuditEvent.on_behalf_of,
-    AuditEvent.channel,
-    AuditEvent.branch_id,
-    AuditEvent.action,
-    AuditEvent.entity_type,
-    AuditEvent.entity_id,
-    AuditEvent.before,
-    AuditEvent.after,
-    AuditEvent.outcome,
-    AuditEvent.request_id,
-    AuditEvent.client_address,
-    AuditEvent.prev_hash,
-    AuditEvent.hash,
-]
-
-
 def verify_chains(session: Session, *, account_id: str | None = None) -> VerifyReport:
     """Recompute every hash and link; report the first broken event of each chain."""
     heads = {
         h.chain_key: h
         for h in session.scalars(
-            select(AuditChainHead).where(AuditChainHead.chain_key == account_id if account_id else True)
+            select(AuditChainHead).where(AuditChainHead.chain_key == account_id if account_id else true())
         )
     }
-    query = select(*_VERIFY_COLUMNS).order_by(AuditEvent.chain_key, AuditEvent.seq)
-    if account_id:
-        query = query.where(AuditEvent.chain_key == account_id)
     problems: list[ChainProblem] = []
     seen: dict[str, tuple[int, str, int]] = {}  # chain -> (length, last hash, last seq)
     broken: set[str] = set()
     events = 0
-    for row in _stream(session, query):
+    for row in _raw_rows(session, account_id):
         events += 1
-        fields = row._asdict()
-        key = fields["chain_key"]
+        seq, key, index, prev, stored_hash = row[0], row[2], row[3], row[18], row[21]
         if key in broken:
             continue
-        length, prev, _ = seen.get(key, (0, GENESIS_HASH, 0))
+        length, last, last_seq = seen.get(key, (0, GENESIS_HASH, 0))
         reason = None
-        if fields["chain_index"] != length + 1:
-            reason = (
-                f"expected position {length + 1}, found {fields['chain_index']} (missing or reordered event)"
-            )
-        elif fields["prev_hash"] != prev:
+        if index != length + 1:
+            reason = f"expected position {length + 1}, found {index} (missing or reordered event)"
+        elif seq <= last_seq:
+            reason = f"sequence {seq} is not after {last_seq} (events were reordered)"
+        elif prev != last:
             reason = "does not link to the previous event (an event was removed or reordered)"
-        elif event_hash(fields) != fields["hash"]:
+        elif _row_hash(row) != stored_hash:
             reason = "content does not match its hash (the event was edited)"
         if reason:
-            problems.append(ChainProblem(key, fields["seq"], fields["chain_index"], reason))
+            problems.append(ChainProblem(key, seq, index, reason))
             broken.add(key)
             continue
-        seen[key] = (length + 1, fields["hash"], fields["seq"])
+        seen[key] = (length + 1, stored_hash, seq)
     for key, head in heads.items():
         if key in broken:
             continue
@@ -228,6 +214,36 @@ def verify_chains(session: Session, *, account_id: str | None = None) -> VerifyR
     return VerifyReport(chains=len(seen.keys() | heads.keys()), events=events, problems=problems)
 
 
-def _stream(session: Session, query: Any) -> Iterator[Any]:
-    result = session.execute(query.execution_options(yield_per=5000))
-    yield from result
+# Raw rows, read without ORM type processing: verification is a hot loop over millions of events.
+# Column order: seq, then HASHED_SCALARS, then before and after as their stored text, then hash.
+_RAW_SELECT = (
+    "SELECT seq, " + ", ".join(HASHED_SCALARS) + ", CAST(before AS TEXT), CAST(after AS TEXT), hash "
+    # (chain_key, chain_index) is a unique index: rows come in chain order without a sort.
+    "FROM audit_events {where} ORDER BY chain_key, chain_index"
+)
+_OCCURRED = 1 + HASHED_SCALARS.index("occurred_at")
+
+
+def _raw_rows(session: Session, account_id: str | None) -> Iterator[tuple[Any, ...]]:
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    where = ("WHERE chain_key = %(key)s" if postgres else "WHERE chain_key = :key") if account_id else ""
+    params = {"key": account_id} if account_id else {}
+    result = connection.execution_options(stream_results=True).exec_driver_sql(
+        _RAW_SELECT.format(where=where), params
+    )
+    for partition in result.partitions(10_000):
+        yield from partition
+
+
+def _row_hash(row: tuple[Any, ...]) -> str:
+    scalars = list(row[1 : 1 + len(HASHED_SCALARS)])
+    occurred = scalars[_OCCURRED - 1]
+    # PostgreSQL hands back a datetime; SQLite the text SQLAlchemy stored ("YYYY-MM-DD HH:MM:SS.ffffff", UTC).
+    scalars[_OCCURRED - 1] = (
+        format_utc(occurred) if isinstance(occurred, datetime) else occurred.replace(" ", "T") + "Z"
+    )
+    before, after = row[-3], row[-2]
+    return hash_parts(
+        scalars, before if before is not None else "null", after if after is not None else "null"
+    )

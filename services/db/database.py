@@ -9,6 +9,8 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.audit.chain import canonical_json
+
 # Session.info key set by anything that wrote audit events; read after commit to wake the feed.
 AUDIT_WRITTEN = "portal.audit_written"
 
@@ -19,10 +21,18 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            json_serializer=canonical_json,
+        )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # JSON is stored in canonical form: the audit verifier hashes the stored text as it is.
+    return create_engine(
+        url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True, json_serializer=canonical_json
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:

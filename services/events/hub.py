@@ -7,6 +7,7 @@ on that loop; code in worker threads wakes the dispatcher through `FeedDispatche
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,10 +18,21 @@ from typing import Any
 MAX_QUEUE = 10_000
 
 
+class Delivery:
+    """One event for one account, serialised once however many subscribers receive it."""
+
+    __slots__ = ("event", "seq", "wire")
+
+    def __init__(self, event: dict[str, Any]) -> None:
+        self.event = event
+        self.seq: int = event["seq"]
+        self.wire = json.dumps({"type": "event", "event": event}, separators=(",", ":"))
+
+
 class Subscription:
     def __init__(self, account_id: str) -> None:
         self.account_id = account_id
-        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(MAX_QUEUE)
+        self.queue: asyncio.Queue[Delivery | None] = asyncio.Queue(MAX_QUEUE)
         self.overflowed = False
 
 
@@ -48,9 +60,13 @@ class FeedHub:
         return sum(len(s) for s in self._subs.values())
 
     def publish(self, event: dict[str, Any]) -> None:
-        for sub in list(self._subs.get(event["account_id"], ())):
+        subs = self._subs.get(event["account_id"])
+        if not subs:
+            return
+        delivery = Delivery(event)
+        for sub in list(subs):
             try:
-                sub.queue.put_nowait(event)
+                sub.queue.put_nowait(delivery)
             except asyncio.QueueFull:
                 sub.overflowed = True
                 self._subs[sub.account_id].discard(sub)

@@ -1,38 +1,67 @@
-"""Policies, Documents, ID cards, Payments and Claims: what the overview already tells us.
+"""Policies (the list, one policy in detail, contact details) and pages still built from the overview.
 
-The deeper features of these pages arrive with later issues; until then each shows the real
-data the account overview carries, or a clean empty state.
+Documents and ID cards live in ui/pages/documents.py and ui/pages/idcards.py.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout
+import qasync
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from portal_app.client import AccountOverview
-from ui import theme, wording
+from portal_app.client import AccountOverview, ApiError, PolicyDetail, PortalClient, PortalError
+from ui import wording
+from ui.pages.contact_details import ContactDetailsCard
 from ui.pages.overview import list_row
+from ui.pages.policy_detail import PolicyDetailView
 from ui.widgets import Badge, Card, EmptyState, Page, clear_layout, label, two_columns
 
 
 class PoliciesPage(Page):
-    """Threading/async rule: Qt thread only; fed by AccountView."""
+    """The policy list, one policy's detail, and the holder's contact details.
 
-    def __init__(self) -> None:
+    Threading/async rule: Qt thread; fed by AccountView; the detail is fetched on the qasync loop.
+    """
+
+    detailShown = Signal(str)  # policy id
+    documentsRequested = Signal(str)  # policy id: AccountView opens Documents filtered to it
+
+    def __init__(self, client: PortalClient, account_id: str) -> None:
         super().__init__("Policies", "Your cover, its dates and how it is paid.")
+        self.client = client
+        self.account_id = account_id
+        self.overview: AccountOverview | None = None
+        self.detail: PolicyDetail | None = None
+        self.detail_view: PolicyDetailView | None = None
+        self.list_area = QWidget()
+        list_box = QVBoxLayout(self.list_area)
+        list_box.setContentsMargins(0, 0, 0, 0)
+        list_box.setSpacing(16)
+        self.cards = QVBoxLayout()
+        self.cards.setSpacing(16)
+        list_box.addLayout(self.cards)
+        # Kept across reloads, so a live update from an agent never wipes what is being typed.
+        self.contact = ContactDetailsCard(client, account_id)
+        list_box.addWidget(self.contact)
+        self.content.addWidget(self.list_area)
+        self.detail_area = QVBoxLayout()
+        self.content.addLayout(self.detail_area)
+        self.error = label("", "field-error", wrap=True)
+        self.error.setVisible(False)
+        self.content.addWidget(self.error)
 
     def show_overview(self, overview: AccountOverview) -> None:
-        clear_layout(self.content)
+        self.overview = overview
+        clear_layout(self.cards)
+        self.contact.show_overview(overview)
         if not overview.policies:
-            self.content.addWidget(
+            self.cards.addWidget(
                 EmptyState(
                     "policies",
                     "No policies on this account",
                     "When a policy is issued to this account it is listed here.",
                 )
             )
-            return
-        holders = ", ".join(h.full_name for h in overview.holders) or "—"
         for p in overview.policies:
             status, tone = wording.policy_status(p.status)
             card = Card(
@@ -48,122 +77,58 @@ class PoliciesPage(Page):
                     ("Cover ends", wording.day(p.expiry_date), "value"),
                     ("Annual premium", wording.money(p.premium_minor, p.currency), "value-strong"),
                     ("Payment plan", wording.PAY_PLANS.get(p.pay_plan, p.pay_plan), "value"),
-                    ("Policy holders", holders, "value"),
-                    ("Time zone", p.time_zone.replace("_", " "), "value"),
+                    ("How you pay", wording.payment_method(p), "value"),
+                    ("Dates follow", p.time_zone.replace("_", " "), "value"),
                 ],
                 columns=3,
             )
-            self.content.addWidget(card)
-
-
-class DocumentsPage(Page):
-    """Threading/async rule: Qt thread only; fed by AccountView."""
-
-    def __init__(self) -> None:
-        super().__init__("Documents", "Declarations, policy wordings and letters.")
-
-    def show_overview(self, overview: AccountOverview) -> None:
-        clear_layout(self.content)
-        numbers = ", ".join(p.number for p in overview.policies)
-        text = (
-            f"Documents issued for {numbers} will be listed here to open, print or save."
-            if numbers
-            else "Documents are issued with a policy; this account has none yet."
-        )
-        self.content.addWidget(EmptyState("documents", "No documents on file yet", text))
-
-
-class IdCard(QFrame):
-    """A proof-of-insurance card drawn from the policy data we hold."""
-
-    def __init__(self, number: str, insured: str, effective: str, expiry: str, status: str):
-        super().__init__()
-        self.setObjectName("IdCard")
-        self.setFixedSize(440, 250)
-        self.setStyleSheet(
-            "QFrame#IdCard { background: qlineargradient(x1:0, y1:0, x2:1, y2:1,"
-            " stop:0 #1F4E99, stop:1 #0E2747); border-radius: 14px; }"
-            "QFrame#IdCard QLabel { color: #FFFFFF; background: transparent; }"
-        )
-        box = QVBoxLayout(self)
-        box.setContentsMargins(24, 20, 24, 20)
-        top = QHBoxLayout()
-        logo = QLabel()
-        logo.setPixmap(theme.pixmap("logo-white", None, 30))
-        top.addWidget(logo)
-        brand = QLabel("Portal")
-        brand.setStyleSheet("font-size: 18px; font-weight: bold;")
-        top.addWidget(brand)
-        top.addStretch(1)
-        kind = QLabel("AUTO ID CARD")
-        kind.setStyleSheet("font-size: 11px; letter-spacing: 2px; color: #C9D6EA;")
-        top.addWidget(kind)
-        box.addLayout(top)
-        box.addStretch(1)
-        grid = QGridLayout()
-        grid.setVerticalSpacing(10)
-        grid.setHorizontalSpacing(28)
-        for i, (cap, val) in enumerate(
-            [
-                ("Named insured", insured),
-                ("Policy number", number),
-                ("Effective", effective),
-                ("Expires", expiry),
-            ]
-        ):
-            cell = QVBoxLayout()
-            cell.setSpacing(1)
-            c = QLabel(cap.upper())
-            c.setStyleSheet("font-size: 10px; letter-spacing: 1px; color: #AFC3E2;")
-            v = QLabel(val)
-            v.setStyleSheet("font-size: 15px; font-weight: bold;")
-            cell.addWidget(c)
-            cell.addWidget(v)
-            grid.addLayout(cell, i // 2, i % 2)
-        box.addLayout(grid)
-        self.setAccessibleName(
-            f"ID card for policy {number}, {insured}, effective {effective} to {expiry}, {status}"
-        )
-
-
-class IdCardsPage(Page):
-    """Threading/async rule: Qt thread only; fed by AccountView."""
-
-    def __init__(self) -> None:
-        super().__init__("ID cards", "Proof of insurance for your vehicles.")
-
-    def show_overview(self, overview: AccountOverview) -> None:
-        clear_layout(self.content)
-        autos = [p for p in overview.policies if p.product_line == "auto"]
-        if not autos:
-            self.content.addWidget(
-                EmptyState(
-                    "idcard",
-                    "No ID cards for this account",
-                    "ID cards come with auto policies; this account has no auto policy.",
-                )
-            )
-            return
-        primary = next((h for h in overview.holders if h.is_primary), None)
-        insured = primary.full_name if primary else overview.name
-        for p in autos:
-            status, tone = wording.policy_status(p.status)
-            card = Card(f"Auto policy {p.number}", badge=Badge(status, tone), icon_name="car")
             row = QHBoxLayout()
-            row.addWidget(
-                IdCard(p.number, insured, wording.day(p.effective_date), wording.day(p.expiry_date), status)
-            )
-            note = label(
-                "Show this card to the police or at an accident scene. It is valid while the "
-                "policy is active and within the dates shown.",
-                "muted",
-                wrap=True,
-            )
-            note.setAlignment(Qt.AlignmentFlag.AlignTop)
-            row.addSpacing(16)
-            row.addWidget(note, 1)
+            row.addStretch(1)
+            button = QPushButton("View details")
+            button.setProperty("kind", "primary")
+            button.setAccessibleName(f"View details of policy {p.number}")
+            button.clicked.connect(lambda _=False, pid=p.id: self.open_policy(pid))
+            row.addWidget(button)
             card.body.addLayout(row)
-            self.content.addWidget(card)
+            self.cards.addWidget(card)
+        if self.detail is not None and self.detail_view is not None:
+            self.open_policy(self.detail.summary.id)  # fresh figures for the detail on screen
+
+    @qasync.asyncSlot()
+    async def open_policy(self, policy_id: str) -> None:
+        """Fetch one policy and show its detail in place of the list."""
+        self.error.setVisible(False)
+        try:
+            detail = await self.client.policy(policy_id)
+        except ApiError as exc:
+            self.error.setText(
+                "This policy is no longer on the account." if exc.code == "policy.not_found" else exc.detail
+            )
+            self.error.setVisible(True)
+            return
+        except PortalError:
+            self.error.setText("We could not reach Portal to open this policy. Try again shortly.")
+            self.error.setVisible(True)
+            return
+        self.detail = detail
+        clear_layout(self.detail_area)
+        view = PolicyDetailView(detail)
+        view.backRequested.connect(self.show_list)
+        view.documentsRequested.connect(self.documentsRequested)
+        self.detail_view = view
+        self.detail_area.addWidget(view)
+        self.list_area.setVisible(False)
+        self.title_label.setText(f"Policy {detail.summary.number}")
+        self.set_subtitle(wording.product_line(detail.summary.product_line))
+        self.verticalScrollBar().setValue(0)
+        self.detailShown.emit(policy_id)
+
+    def show_list(self) -> None:
+        self.detail, self.detail_view = None, None
+        clear_layout(self.detail_area)
+        self.list_area.setVisible(True)
+        self.title_label.setText("Policies")
+        self.set_subtitle("Your cover, its dates and how it is paid.")
 
 
 class PaymentsPage(Page):

@@ -37,6 +37,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     container = build(settings)
     prepare(container, seed=args.seed_demo)
+    # With no Stripe key, localstripe (started on first use) posts its webhooks here.
+    container.extras["payments"].on_serving(f"http://{args.host}:{args.port}")  # type: ignore[attr-defined]
     uvicorn.run(
         create_app(container),
         host=args.host,
@@ -136,6 +138,42 @@ def cmd_idcard_verify(args: argparse.Namespace) -> int:
     return 0 if status == "valid" else 1
 
 
+def cmd_jobs(args: argparse.Namespace) -> int:
+    """Run due background jobs: once (`--once`), or until interrupted."""
+    import signal
+    import threading
+
+    from services.bootstrap import build
+    from services.db.migrate import upgrade
+    from services.jobs.kinds import build_registry
+    from services.jobs.runner import JobRunner
+
+    container = build(_settings(args))
+    upgrade(container.db.engine)
+    runner = JobRunner(
+        container.db,
+        container.clock,
+        build_registry(container),
+        lease_seconds=args.lease,
+        workers=args.workers,
+    )
+    payments = container.extras.get("payments")
+    try:
+        if args.once:
+            ran = runner.run_once()
+            print(f"ran {ran} job(s)")
+            return 0
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        runner.run_forever(stop, args.poll)
+        return 0
+    finally:
+        if payments is not None:
+            payments.close()  # type: ignore[attr-defined]
+        container.db.dispose()
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from portal_app.settings import AppSettings
 
@@ -193,6 +231,16 @@ def build_parser() -> argparse.ArgumentParser:
     iv.add_argument("code", help="the code from the card's QR (starts PMIC1.)")
     iv.add_argument("--server", help="URL of the Portal service (default: PORTAL_SERVER_URL)")
     iv.set_defaults(func=cmd_idcard_verify)
+
+    p = sub.add_parser("jobs", help="run due background jobs (payments, reminders, grace periods)")
+    db_options(p)
+    p.add_argument("--once", action="store_true", help="run what is due now, then exit")
+    p.add_argument("--poll", type=float, default=2.0, help="seconds between passes (default 2)")
+    p.add_argument(
+        "--lease", type=float, default=120.0, help="seconds before a dead runner's job is taken over"
+    )
+    p.add_argument("--workers", type=int, default=4, help="jobs run at once (default 4)")
+    p.set_defaults(func=cmd_jobs)
 
     p = sub.add_parser("run", help="start the desktop app (embedded service unless --server)")
     p.add_argument("--server", help="URL of a running Portal service")

@@ -61,3 +61,14 @@ def module_service(
     for url in _database_url(request.param, folder):
         with running_service(url, folder) as svc:
             yield svc
+
+
+@pytest.fixture(scope="session")
+def localstripe() -> Iterator[object]:
+    """One localstripe (state in memory) shared by every payments test of the session."""
+    from services.payments.localstripe import LocalStripe
+
+    server = LocalStripe(None, from_scratch=True)
+    server.start()
+    yield server
+    server.stop()

@@ -10,7 +10,8 @@ idempotent (the payments handlers are: their work is keyed by what is paid).
 Adding a job kind is one call: `registry.register("kind", handler)`; periodic producers of work
 (due payments, reminders) are `registry.add_sweep(fn)`, run before each claim.
 
-Threading rule: a JobRunner is used by one thread at a time; `InProcessRunner` owns a daemon
+Threading rule: a JobRunner is driven by one thread at a time (it may fan jobs out to its own
+worker threads, so handlers must be thread-safe); `InProcessRunner` owns a daemon
 thread and is started/stopped from any thread.
 """
 
@@ -22,6 +23,7 @@ import socket
 import threading
 import traceback
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -90,13 +92,16 @@ class JobRunner:
         worker_id: str | None = None,
         lease_seconds: float = 120.0,
         batch: int = 10,
+        workers: int = 1,
     ) -> None:
         self.db = db
         self.clock = clock
         self.registry = registry
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.lease = timedelta(seconds=lease_seconds)
-        self.batch = batch
+        self.workers = max(1, workers)
+        # Jobs mostly wait on the network (Stripe): a few threads overlap that waiting.
+        self.batch = max(batch, self.workers * 4)
 
     # --- one pass ------------------------------------------------------------------------------
 
@@ -175,13 +180,21 @@ class JobRunner:
         """Sweep, then run every job due now until none is left. Returns how many ran."""
         self.sweep()
         ran = 0
-        while ran < max_jobs:
-            jobs = self.claim()
-            if not jobs:
-                break
-            for job in jobs:
-                self.run_job(job)
-                ran += 1
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="portal-job") if self.workers > 1 else None
+        try:
+            while ran < max_jobs:
+                jobs = self.claim()
+                if not jobs:
+                    break
+                if pool is None:
+                    for job in jobs:
+                        self.run_job(job)
+                else:
+                    list(pool.map(self.run_job, jobs))
+                ran += len(jobs)
+        finally:
+            if pool is not None:
+                pool.shutdown()
         return ran
 
     def run_forever(self, stop: threading.Event, poll_seconds: float = 2.0) -> None:

@@ -143,7 +143,8 @@ def pay_now(
                 amount_minor=amount,
                 method=method,
             ).id
-    return execute(rt, payment_id, actor)
+    # Recorded as the customer's own act, or staff acting on their behalf.
+    return execute(rt, payment_id, acting)
 
 
 def _check_payable_policy(session: Session, policy: Policy, clock: Clock, rt: PaymentsRuntime) -> None:

@@ -197,9 +197,18 @@ def after_payment(session: Session, rt: PaymentsRuntime, policy: Policy, actor: 
     )
 
 
+def needs_attention(session: Session, policy: Policy, clock: Clock) -> bool:
+    """An open episode to move on, or an installment late in the policy's own zone."""
+    if open_episode(session, policy.id) is not None:
+        return True
+    return oldest_past_due(session, policy, policy_today(policy, clock)) is not None
+
+
 def policies_to_check(session: Session, clock: Clock) -> list[Policy]:
     """Policies with an open episode or an unpaid installment already due (cheap pre-filter)."""
-    soon = clock.now().date() + timedelta(days=1)  # zones ahead of UTC: re-checked per policy
+    # Every zone's date is within a day of UTC's: this over-selects a little, and
+    # `needs_attention` then checks each policy in its own zone.
+    soon = clock.now().date() + timedelta(days=1)
     late_ids = set(
         session.scalars(
             select(payments.Installment.policy_id).where(

@@ -97,6 +97,8 @@ def sweep(rt: PaymentsRuntime) -> int:
                     max_attempts=20,
                 )
         for policy in delinquency.policies_to_check(session, clock):
+            if not delinquency.needs_attention(session, policy, clock):
+                continue
             added += enqueue(
                 session,
                 clock,

@@ -48,7 +48,7 @@ class StripeGateway:
             base_addresses={"api": base},
             # Retries are ours to decide: an unknown outcome is reconciled, not blindly resent.
             max_network_retries=0,
-            http_client=stripe.HTTPXClient(timeout=timeout, allow_sync_methods=True),
+            http_client=stripe.RequestsClient(timeout=timeout),
         )
 
     # --- customers and cards -----------------------------------------------------------------

@@ -16,7 +16,7 @@ from services.audit.chain import GENESIS_HASH, HASHED_SCALARS, event_hash, forma
 from services.audit.models import SYSTEM_CHAIN, AuditChainHead, AuditEvent
 from services.clock import Clock
 from services.db.base import new_id
-from services.db.database import AUDIT_WRITTEN
+from services.db.database import AUDIT_HOOKS, AUDIT_WRITTEN
 
 FEED_CHANNEL = "portal_feed"
 
@@ -72,7 +72,10 @@ def record(
             # Payload-free wake-up for other instances; PostgreSQL delivers it at COMMIT and
             # folds duplicates, so a busy transaction costs one tiny notification.
             session.execute(text(f"NOTIFY {FEED_CHANNEL}"))
-    return AuditEvent(seq=seq, **fields)
+    event = AuditEvent(seq=seq, **fields)
+    for hook in session.info.get(AUDIT_HOOKS, ()):
+        hook(session, event)
+    return event
 
 
 # Prebuilt table-level statements: this runs inside every audited change, and building ORM

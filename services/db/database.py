@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,6 +14,9 @@ from services.audit.chain import canonical_json
 
 # Session.info key set by anything that wrote audit events; read after commit to wake the feed.
 AUDIT_WRITTEN = "portal.audit_written"
+# Session.info key holding the hooks run for each audit event inside its transaction.
+AUDIT_HOOKS = "portal.audit_hooks"
+AuditHook = Callable[[Session, Any], None]
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -61,11 +65,23 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        # Hooks run inside the transaction of every audit event (see add_audit_hook); the list is
+        # shared by reference with each session's info, so hooks added later still apply.
+        self._audit_hooks: list[AuditHook] = []
         self._writes = sessionmaker(
-            bind=engine.execution_options(sqlite_immediate=True), expire_on_commit=False
+            bind=engine.execution_options(sqlite_immediate=True),
+            expire_on_commit=False,
+            info={AUDIT_HOOKS: self._audit_hooks},
         )
-        self._reads = sessionmaker(bind=engine, expire_on_commit=False)
+        self._reads = sessionmaker(bind=engine, expire_on_commit=False, info={AUDIT_HOOKS: self._audit_hooks})
         self._after_audit_commit: list[Callable[[], None]] = []
+
+    def add_audit_hook(self, hook: AuditHook) -> None:
+        """Run `hook(session, event)` for every audit event, in the transaction that writes it.
+
+        This is how consequences of a change (notices in an outbox, say) are written atomically
+        with the change itself, without every domain having to know about them."""
+        self._audit_hooks.append(hook)
 
     def on_audit_commit(self, callback: Callable[[], None]) -> None:
         """Register a callback run after any transaction that wrote audit events commits."""

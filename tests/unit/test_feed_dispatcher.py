@@ -107,3 +107,21 @@ async def test_wake_from_another_thread_delivers_promptly(db: Database) -> None:
         assert event is not None and event.event["action"] == "from-a-worker-thread"
     finally:
         await dispatcher.stop()
+
+
+def test_audit_hooks_run_inside_the_writing_transaction(db: Database) -> None:
+    seen: list[tuple[str, bool]] = []
+
+    def hook(session, event) -> None:  # type: ignore[no-untyped-def]
+        seen.append((event.action, session.in_transaction()))
+        if event.action == "explode":
+            raise RuntimeError("a consequence failed")
+
+    db.add_audit_hook(hook)
+    write_event(db, "acc_a", "fine")
+    with pytest.raises(RuntimeError):
+        write_event(db, "acc_a", "explode")
+    assert seen == [("fine", True), ("explode", True)]
+    # The failing consequence rolled back its cause: the event is not in the trail.
+    with db.read() as s:
+        assert [e.action for e in audit.list_account_events(s, account_id="acc_a")] == ["fine"]

@@ -204,6 +204,8 @@ class AccountView(QWidget):
             self._feed_task = asyncio.ensure_future(self._run_feed())
 
     def stop(self) -> None:
+        self.documents_page.shutdown()
+        self.idcards_page.shutdown()
         self._flush_timer.stop()
         self._reload_timer.stop()
         if self._feed_task is not None:

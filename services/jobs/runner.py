@@ -32,6 +32,7 @@ from sqlalchemy import and_, or_, select
 
 from services.clock import Clock
 from services.db.database import Database
+from services.jobs import writes
 from services.jobs.models import Job
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ class JobRunner:
     def claim(self, limit: int | None = None) -> list[JobInfo]:
         """Take up to `limit` due jobs for this runner (one short transaction)."""
         now = self.clock.now()
-        with self.db.write() as session:
+        with writes.write(self.db) as session:
             due = or_(
                 and_(Job.status == "queued", Job.run_at <= now),
                 # A running job whose lease ran out: its runner died. Take it over.
@@ -162,7 +163,7 @@ class JobRunner:
                     # Exponential backoff: 30 s, 60 s, 120 s ... capped at six hours.
                     delay = timedelta(seconds=min(kind.backoff_seconds * 2 ** (job.attempts - 1), 6 * 3600))
         now = self.clock.now()
-        with self.db.write() as session:
+        with writes.write(self.db) as session:
             row = session.get(Job, job.id, with_for_update=True)
             if row is None or row.locked_by != self.worker_id:
                 return row.status if row else "gone"  # our lease ran out and another runner took it

@@ -30,6 +30,7 @@ from services.audit import service as audit
 from services.clock import Clock
 from services.db.base import new_id
 from services.errors import Conflict, DomainError, Invalid
+from services.jobs import writes
 from services.jobs.queue import enqueue
 from services.payments import delinquency
 from services.payments import service as payments
@@ -97,10 +98,11 @@ def pay_now(
             "payment.request_key_invalid", "The payment request key is not valid.", field="request_key"
         )
     clock = rt.clock
-    with rt.db.write() as session:
+    with writes.write(rt.db) as session:
         policy, acting = payments.policy_for(session, actor, clock, policy_id, lock=True)
         key = f"portal:pay_now:{policy.id}:{request_key}"
         existing = session.scalar(select(Payment).where(Payment.idempotency_key == key))
+        spec: _Spec | None = None
         if existing is not None:
             payment_id = existing.id  # a double click or a resend: the same payment, never a second one
         else:
@@ -132,7 +134,7 @@ def pay_now(
                     field="amount_minor",
                     payable_minor=payable,
                 )
-            payment_id = record_charge(
+            recorded = record_charge(
                 session,
                 acting,
                 clock,
@@ -142,9 +144,10 @@ def pay_now(
                 key=key,
                 amount_minor=amount,
                 method=method,
-            ).id
+            )
+            payment_id, spec = recorded.id, _spec(session, recorded)
     # Recorded as the customer's own act, or staff acting on their behalf.
-    return execute(rt, payment_id, acting)
+    return execute(rt, payment_id, acting, spec)
 
 
 def _check_payable_policy(session: Session, policy: Policy, clock: Clock, rt: PaymentsRuntime) -> None:
@@ -213,37 +216,59 @@ def record_charge(
 # --- executing and reconciling ----------------------------------------------------------------
 
 
-def execute(rt: PaymentsRuntime, payment_id: str, actor: Actor) -> ChargeResult:
-    """Drive one recorded charge to a final state (or to a state reconcile will finish)."""
-    with rt.db.write() as session:
-        p = session.get(Payment, payment_id, with_for_update=True)
-        assert p is not None
-        if p.status not in IN_FLIGHT:
-            return _result(p)
-        if p.stripe_payment_intent_id:
-            intent_id: str | None = p.stripe_payment_intent_id
-        else:
-            intent_id = None
-        customer = session.get(StripeCustomer, p.account_id)
-        method = session.get(PaymentMethod, p.payment_method_id)
-        assert method is not None
-        spec = {
+@dataclass(frozen=True)
+class _Spec:
+    """What the gateway needs to charge a recorded payment."""
+
+    payment_id: str
+    status: str
+    intent_id: str | None
+    key: str
+    create: dict[str, Any]
+
+
+def _spec(session: Session, p: Payment) -> _Spec:
+    customer = session.get(StripeCustomer, p.account_id)
+    method = session.get(PaymentMethod, p.payment_method_id)
+    assert method is not None
+    return _Spec(
+        payment_id=p.id,
+        status=p.status,
+        intent_id=p.stripe_payment_intent_id,
+        key=p.idempotency_key,
+        create={
             "amount_minor": p.amount_minor,
             "currency": p.currency,
             "customer_id": customer.stripe_customer_id if customer else "",
             "payment_method_id": method.stripe_payment_method_id,
             "metadata": {"portal_payment_id": p.id, "portal_key": p.idempotency_key},
             "idempotency_key": p.idempotency_key + ":create",
-        }
-        confirm_key = p.idempotency_key + ":confirm"
+        },
+    )
+
+
+def execute(rt: PaymentsRuntime, payment_id: str, actor: Actor, spec: _Spec | None = None) -> ChargeResult:
+    """Drive one recorded charge to a final state (or to a state reconcile will finish).
+
+    `spec` may come from the transaction that recorded the charge (saves a round trip)."""
+    if spec is None:
+        with rt.db.read() as session:
+            p = session.get(Payment, payment_id)
+            assert p is not None
+            if p.status not in IN_FLIGHT:
+                return _result(p)
+            spec = _spec(session, p)
+    intent_id = spec.intent_id
+    confirm_key = spec.key + ":confirm"
+    spec_create = spec.create
     gateway = rt.gateway()
     if intent_id is None:
-        if not spec["customer_id"]:
+        if not spec_create["customer_id"]:
             return fail(
                 rt, payment_id, actor, "gateway_rejected", "The card is not set up with the processor."
             )
         try:
-            intent = gateway.create_intent(**spec)
+            intent = gateway.create_intent(**spec_create)
         except CardDeclined as exc:
             return fail(rt, payment_id, actor, "card_declined", exc.message, hard=exc.hard)
         except GatewayError as exc:
@@ -271,7 +296,7 @@ def _store_intent(rt: PaymentsRuntime, payment_id: str, intent_id: str) -> str |
     """Store the PaymentIntent id before confirming it. Returns the id to confirm, or None when
     the payment finished meanwhile. If another worker stored one first, theirs wins and ours
     (never confirmed) can never take money."""
-    with rt.db.write() as session:
+    with writes.write(rt.db) as session:
         done = session.execute(
             update(Payment)
             .where(
@@ -329,7 +354,7 @@ def reconcile(rt: PaymentsRuntime, payment_id: str, actor: Actor) -> ChargeResul
 
 
 def _queue_reconcile(rt: PaymentsRuntime, payment_id: str) -> None:
-    with rt.db.write() as session:
+    with writes.write(rt.db) as session:
         enqueue(
             session,
             rt.clock,
@@ -344,7 +369,7 @@ def _queue_reconcile(rt: PaymentsRuntime, payment_id: str) -> None:
 def apply_intent(rt: PaymentsRuntime, payment_id: str, intent: IntentInfo, actor: Actor) -> ChargeResult:
     """Record what Stripe says about the PaymentIntent (idempotent: a final row stays final)."""
     if intent.status == "succeeded":
-        with rt.db.write() as session:
+        with writes.write(rt.db) as session:
             p = session.get(Payment, payment_id, with_for_update=True)
             assert p is not None
             if p.status in IN_FLIGHT:
@@ -452,7 +477,7 @@ def fail(
     decline_code: str | None = None,
 ) -> ChargeResult:
     """Record a failed charge (nothing was taken) and what follows from it (autopay retries)."""
-    with rt.db.write() as session:
+    with writes.write(rt.db) as session:
         p = session.get(Payment, payment_id, with_for_update=True)
         assert p is not None
         if p.status not in IN_FLIGHT:
@@ -582,8 +607,9 @@ def charge_installment(rt: PaymentsRuntime, installment_id: str, slot: int) -> C
     actor = Actor.system("Autopay")
     clock = rt.clock
     key = autopay_key(installment_id, slot)
-    with rt.db.write() as session:
+    with writes.write(rt.db) as session:
         existing = session.scalar(select(Payment).where(Payment.idempotency_key == key))
+        spec: _Spec | None = None
         if existing is not None:
             payment_id = existing.id
         else:
@@ -606,7 +632,7 @@ def charge_installment(rt: PaymentsRuntime, installment_id: str, slot: int) -> C
             method = session.get(PaymentMethod, enrollment.payment_method_id)
             if method is None or method.status != "active":
                 return None
-            payment_id = record_charge(
+            recorded = record_charge(
                 session,
                 actor,
                 clock,
@@ -616,8 +642,9 @@ def charge_installment(rt: PaymentsRuntime, installment_id: str, slot: int) -> C
                 key=key,
                 amount_minor=amount,
                 method=method,
-            ).id
-    return execute(rt, payment_id, actor)
+            )
+            payment_id, spec = recorded.id, _spec(session, recorded)
+    return execute(rt, payment_id, actor, spec)
 
 
 def run_scheduled_payment(rt: PaymentsRuntime, scheduled_id: str) -> ChargeResult | None:
@@ -625,8 +652,9 @@ def run_scheduled_payment(rt: PaymentsRuntime, scheduled_id: str) -> ChargeResul
     actor = Actor.system("Scheduled payments")
     clock = rt.clock
     key = f"portal:scheduled:{scheduled_id}"
-    with rt.db.write() as session:
+    with writes.write(rt.db) as session:
         existing = session.scalar(select(Payment).where(Payment.idempotency_key == key))
+        spec: _Spec | None = None
         if existing is not None:
             payment_id = existing.id
         else:
@@ -667,8 +695,8 @@ def run_scheduled_payment(rt: PaymentsRuntime, scheduled_id: str) -> ChargeResul
                 method=method,
             )
             sp.payment_id = payment.id
-            payment_id = payment.id
-    return execute(rt, payment_id, actor)
+            payment_id, spec = payment.id, _spec(session, payment)
+    return execute(rt, payment_id, actor, spec)
 
 
 # --- refunds ----------------------------------------------------------------------------------
@@ -678,7 +706,7 @@ def refund(
     rt: PaymentsRuntime, actor: Actor, *, payment_id: str, amount_minor: int, reason: str
 ) -> dict[str, Any]:
     """A supervisor's refund: recorded first, then asked of Stripe, then applied."""
-    with rt.db.write() as session:
+    with writes.write(rt.db) as session:
         r = payments.begin_refund(
             session, actor, rt.clock, payment_id=payment_id, amount_minor=amount_minor, reason=reason
         )
@@ -691,7 +719,7 @@ def refund(
             intent_id=intent_id, amount_minor=amount_minor, idempotency_key=f"portal:refund:{refund_id}"
         )
     except GatewayError as exc:
-        with rt.db.write() as session:
+        with writes.write(rt.db) as session:
             r = session.get(Refund, refund_id)
             assert r is not None
             r.status = "failed"
@@ -709,7 +737,7 @@ def refund(
                 after={"reason": exc.message},
             )
         raise payments._gateway_problem(exc) from exc
-    with rt.db.write() as session:
+    with writes.write(rt.db) as session:
         r = session.get(Refund, refund_id, with_for_update=True)
         p = session.get(Payment, payment_id, with_for_update=True)
         assert r is not None and p is not None

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from services.actor import Actor
 from services.audit import service as audit
 from services.clock import Clock
+from services.jobs import writes
 from services.jobs.queue import enqueue
 from services.payments import service as payments
 from services.payments.models import AutopayEnrollment, PaymentMethod
@@ -35,7 +36,7 @@ def enqueue_demo_card(session: Session, clock: Clock, account_id: str, policy_id
 def add_demo_card(rt: PaymentsRuntime, account_id: str, policy_id: str) -> None:
     gateway = rt.gateway()
     actor = Actor.system("Demo seed")
-    with rt.db.write() as session:
+    with writes.write(rt.db) as session:
         if session.scalar(select(PaymentMethod.id).where(PaymentMethod.account_id == account_id).limit(1)):
             return
         method = payments.add_payment_method(

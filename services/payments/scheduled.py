@@ -10,6 +10,7 @@ from sqlalchemy import select
 from services.accounts.service import policy_today
 from services.actor import Actor
 from services.audit import service as audit
+from services.jobs import writes
 from services.jobs.queue import enqueue
 from services.jobs.runner import JobInfo, JobRegistry, Retry
 from services.payments import charging, delinquency
@@ -50,7 +51,7 @@ def sweep(rt: PaymentsRuntime) -> int:
     """Enqueue every payment job that is due now (dedupe keys make this safe to repeat)."""
     clock = rt.clock
     added = 0
-    with rt.db.write() as session:
+    with writes.write(rt.db) as session:
         enrollments = list(
             session.scalars(select(AutopayEnrollment).where(AutopayEnrollment.status == "active"))
         )
@@ -140,7 +141,7 @@ def _reconcile(rt: PaymentsRuntime, job: JobInfo) -> None:
 
 
 def _reminder(rt: PaymentsRuntime, job: JobInfo) -> None:
-    with rt.db.write() as session:
+    with writes.write(rt.db) as session:
         inst = session.get(Installment, job.payload["installment_id"])
         if inst is None or inst.outstanding_minor == 0:
             return
@@ -170,7 +171,7 @@ def _reminder(rt: PaymentsRuntime, job: JobInfo) -> None:
 
 
 def _delinquency(rt: PaymentsRuntime, job: JobInfo) -> None:
-    with rt.db.write() as session:
+    with writes.write(rt.db) as session:
         policy = session.get(Policy, job.payload["policy_id"], with_for_update=True)
         if policy is not None:
             delinquency.advance(session, rt, policy)

@@ -82,7 +82,7 @@ def test_policy_detail_and_contact_details_reach_the_agent_at_once(
         card.inputs["phone"].setText("12")
         card.inputs["phone"].setModified(True)
         card.save()
-        qtbot.waitUntil(lambda: bool(card.field_error_text("phone")))
+        qtbot.waitUntil(lambda: bool(card.field_error_text("phone")), timeout=15_000)
         assert "at least 7 digits" in card.field_error_text("phone")
         assert card.inputs["phone"].property("invalid") is True
         assert contact_changes() == before
@@ -92,7 +92,7 @@ def test_policy_detail_and_contact_details_reach_the_agent_at_once(
         card.inputs["email"].setText("not-an-email")
         card.inputs["email"].setModified(True)
         card.save()
-        qtbot.waitUntil(lambda: bool(card.field_error_text("email")))
+        qtbot.waitUntil(lambda: bool(card.field_error_text("email")), timeout=15_000)
         assert "name@example.com" in card.field_error_text("email")
         card.inputs["email"].setText("jamie.morgan@example.com")
         card.paperless.setChecked(True)

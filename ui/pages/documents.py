@@ -81,15 +81,30 @@ def size_text(size: int) -> str:
 
 
 class DocumentsModel(QAbstractTableModel):
-    """Rows of DocumentInfo. Threading rule: Qt thread only."""
+    """Rows of DocumentInfo; display text and sort keys are worked out once per load, so sorting
+    and painting hundreds of rows never re-format dates. Threading rule: Qt thread only."""
 
     def __init__(self) -> None:
         super().__init__()
         self.documents: list[DocumentInfo] = []
+        self._text: list[tuple[str, str, str, str]] = []
+        self._keys: list[tuple[str, str, float, int]] = []
+        self._tips: list[str] = []
 
     def set_documents(self, documents: list[DocumentInfo]) -> None:
         self.beginResetModel()
         self.documents = list(documents)
+        days: dict[object, str] = {}
+        self._text, self._keys, self._tips = [], [], []
+        for d in self.documents:
+            local = d.created_at.astimezone().date() if d.created_at else None
+            if local not in days:
+                days[local] = wording.day(local)
+            self._text.append((d.title, d.policy_number or "—", days[local], str(d.page_count)))
+            stamp = d.created_at.timestamp() if d.created_at else 0.0
+            self._keys.append((d.title.lower(), d.policy_number or "", stamp, d.page_count))
+            kind = KIND_NAMES.get(d.kind, d.kind.replace("_", " ").capitalize())
+            self._tips.append(f"{d.title}\n{kind} · {d.page_count} pages · {size_text(d.size_bytes)}")
         self.endResetModel()
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
@@ -110,28 +125,17 @@ class DocumentsModel(QAbstractTableModel):
     ) -> Any:
         if not index.isValid():
             return None
-        d = self.documents[index.row()]
-        col = index.column()
+        row, col = index.row(), index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            if col == 0:
-                return d.title
-            if col == 1:
-                return d.policy_number or "—"
-            if col == 2:
-                return wording.day(d.created_at.astimezone().date()) if d.created_at else "—"
-            return str(d.page_count)
+            return self._text[row][col]
+        if role == Qt.ItemDataRole.UserRole:  # sort keys: dates and numbers as values, not text
+            return self._keys[row][col]
         if role == Qt.ItemDataRole.ToolTipRole:
-            kind = KIND_NAMES.get(d.kind, d.kind.replace("_", " ").capitalize())
-            return f"{d.title}\n{kind} · {d.page_count} pages · {size_text(d.size_bytes)}"
-        if role == Qt.ItemDataRole.UserRole:
-            # Sort keys: dates and numbers sort as values, not as text.
-            return {2: d.created_at.timestamp() if d.created_at else 0, 3: d.page_count}.get(
-                col, self.data(index).lower() if isinstance(self.data(index), str) else ""
-            )
+            return self._tips[row]
         if role == Qt.ItemDataRole.TextAlignmentRole and col == 3:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.AccessibleTextRole and col == 0:
-            return f"{d.title}, {d.policy_number or ''}"
+            return f"{self._text[row][0]}, {self._text[row][1]}"
         return None
 
 
@@ -148,8 +152,13 @@ class DocumentsFilter(QSortFilterProxyModel):
         self.kinds: set[str] | None = None
 
     def set_filters(self, text: str, policy_id: str | None, kinds: set[str] | None) -> None:
-        self.text, self.policy_id, self.kinds = text.strip().lower(), policy_id, kinds
-        self.invalidateFilter()
+        if hasattr(self, "beginFilterChange"):  # Qt 6.9+: invalidateFilter() is deprecated
+            self.beginFilterChange()
+            self.text, self.policy_id, self.kinds = text.strip().lower(), policy_id, kinds
+            self.endFilterChange()
+        else:
+            self.text, self.policy_id, self.kinds = text.strip().lower(), policy_id, kinds
+            self.invalidateFilter()
 
     def filterAcceptsRow(self, row: int, parent: QModelIndex | QPersistentModelIndex) -> bool:
         d = self.source.documents[row]
@@ -337,8 +346,12 @@ class DocumentsPage(Page):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for col in range(1, len(COLUMNS)):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        # Fixed widths from the font, not ResizeToContents: that measures every row on each load.
+        metrics = self.table.fontMetrics()
+        for col, sample in ((1, "AUT-100234 "), (2, "30 Sep 2026 "), (3, "Pages ")):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
+            header.resizeSection(col, metrics.horizontalAdvance(sample) + 28)
+        self.table.verticalHeader().setDefaultSectionSize(metrics.height() + 16)
         self.empty = EmptyState(
             "documents", "No documents match", "Clear the search or the filters to see every document."
         )

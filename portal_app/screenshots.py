@@ -123,6 +123,16 @@ async def _shoot(out: Path, data_dir: Path) -> None:
         await _settle()
         _save(main, out / "policy-detail.png")
         view.policies_page.show_list()
+        # The contact details editor with an inline error, as a policyholder would meet it.
+        contact = view.policies_page.contact
+        contact.inputs["email"].setText("alex.morgan@example")
+        contact.inputs["email"].setModified(True)
+        contact.save()
+        await _until(lambda: bool(contact.field_error_text("email")), 10, "the email error")
+        view.policies_page.ensureWidgetVisible(contact, 0, 0)
+        await _settle()
+        _save(main, out / "contact-details.png")
+        contact.revert_button.click()
         view.show_page("documents")
         await _until(lambda: view.documents_page.loaded, 30, "the documents list")
         await _settle()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import qasync
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -94,7 +94,7 @@ class ContactDetailsCard(Card):
             cell.addWidget(error)
             self.inputs[field] = edit
             self.errors[field] = error
-            grid.addLayout(cell, i // 2, i % 2)
+            grid.addLayout(cell, i // 2, i % 2, Qt.AlignmentFlag.AlignTop)  # labels level despite errors
         grid.setColumnStretch(0, 1)
         grid.setColumnStretch(1, 1)
         self.body.addLayout(grid)

@@ -189,13 +189,9 @@ class DocumentViewer(QFrame):
         box.setContentsMargins(16, 14, 16, 14)
         box.setSpacing(10)
         head = QHBoxLayout()
-        titles = QVBoxLayout()
-        titles.setSpacing(2)
         self.title = label("", name="CardTitle", wrap=True)
         self.meta = label("", "muted", wrap=True)
-        titles.addWidget(self.title)
-        titles.addWidget(self.meta)
-        head.addLayout(titles, 1)
+        head.addWidget(self.title, 1)
         self.save_button = QPushButton("Save as…")
         self.save_button.setAccessibleName("Save this document as a PDF file")
         self.print_button = QPushButton("Print…")
@@ -205,6 +201,7 @@ class DocumentViewer(QFrame):
         for b in (self.save_button, self.print_button, self.close_button):
             head.addWidget(b, 0, Qt.AlignmentFlag.AlignTop)
         box.addLayout(head)
+        box.addWidget(self.meta)
         self.error = label("", "field-error", wrap=True)
         self.error.setVisible(False)
         box.addWidget(self.error)
@@ -262,9 +259,9 @@ class DocumentViewer(QFrame):
         issued = wording.local_time(document.created_at) if document.created_at else "—"
         pages = f"{self.pdf.pageCount()} page" + ("s" if self.pdf.pageCount() != 1 else "")
         self.meta.setText(
-            f"{document.policy_number or ''} · {pages} · issued {issued}"
-            f" · SHA-256 {document.sha256[:12]}… checked"
+            f"{document.policy_number or ''} · {pages} · issued {issued} · integrity checked"
         )
+        self.meta.setToolTip(f"SHA-256 {document.sha256}")
         self.placeholder.setVisible(False)
         self.view.setVisible(True)
         self.error.setVisible(False)
@@ -367,7 +364,7 @@ class DocumentsPage(Page):
         self.splitter.addWidget(self.viewer)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([480, 520])
+        self.splitter.setSizes([560, 480])
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setMinimumHeight(600)
         self.content.addWidget(self.splitter, 1)

@@ -116,28 +116,23 @@ class PolicyDetailView(QWidget):
         box.addWidget(head)
 
         people = Card("People on this policy", icon_name="user")
-        grid = people.facts(
-            [
-                (
-                    "Named insureds",
-                    "\n".join(n.full_name for n in detail.named_insureds) or "—",
-                    "value-strong",
-                ),
-                (
-                    "Listed drivers",
-                    "\n".join(
-                        f"{d.full_name} ({RELATIONSHIPS.get(d.relationship, d.relationship)})"
-                        for d in detail.drivers
-                    )
-                    or "No drivers on this policy",
-                    "value",
-                ),
-            ]
-        )
-        for col in range(2):  # captions level with each other however long the lists are
-            item = grid.itemAtPosition(0, col)
-            if item is not None:
-                item.setAlignment(Qt.AlignmentFlag.AlignTop)
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(24)
+        grid.setVerticalSpacing(2)
+        grid.addWidget(label("Named insureds", "label"), 0, 0)
+        grid.addWidget(label("Listed drivers", "label"), 0, 1)
+        # One label per person: every name shows, however many drivers a household lists.
+        for row, n in enumerate(detail.named_insureds or [], start=1):
+            grid.addWidget(label(n.full_name, "value-strong"), row, 0)
+        drivers = [
+            f"{d.full_name} ({RELATIONSHIPS.get(d.relationship, d.relationship)})" for d in detail.drivers
+        ]
+        for row, text in enumerate(drivers or ["No drivers on this policy"], start=1):
+            grid.addWidget(label(text, "value"), row, 1)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
+        grid.setRowStretch(max(len(detail.named_insureds), len(drivers), 1) + 1, 1)
+        people.body.addLayout(grid)
         if p.product_line == "auto":
             items = Card(f"Insured vehicles ({len(detail.vehicles)})", icon_name="car")
             for i, v in enumerate(detail.vehicles):

@@ -16,6 +16,8 @@ from services.db.database import Database, make_engine
 from services.events.dispatcher import FeedDispatcher, PostgresWakeListener
 from services.events.hub import FeedHub
 from services.idcards.keys import load_signing_key
+from services.notifications import rules as notification_rules
+from services.notifications.runtime import NotificationsRuntime
 from services.payments.runtime import PaymentsRuntime
 
 
@@ -91,6 +93,9 @@ def build(settings: ServiceSettings | None = None, *, clock: Clock | None = None
     extras["idcard_key"] = load_signing_key(Path(settings.data_dir))
     # Payments: the Stripe gateway (or localstripe when no key is set) starts on first use.
     extras["payments"] = PaymentsRuntime(settings, clock, db)
+    # Notifications: notices are queued by an audit hook in the causing transaction.
+    extras["notifications"] = NotificationsRuntime(settings, clock, db)
+    db.add_audit_hook(notification_rules.on_audit_event)
     if db.dialect == "postgresql":
         listener = PostgresWakeListener(libpq_conninfo(settings.database_url), dispatcher)
     return Container(

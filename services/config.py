@@ -56,6 +56,14 @@ class ServiceSettings:
     cancel_after_days: int = 30
     reinstate_within_days: int = 30
     autopay_reminder_days: int = 3
+    # Notifications. Email over SMTP ("smtp://user:pass@host:587?starttls=1"; empty: .eml files in
+    # the data dir); texts through one HTTP provider (empty: a local outbox staff can read).
+    smtp_url: str = field(default="", repr=False)
+    smtp_from: str = "Portal Mutual <notices@portal-mutual.example>"
+    sms_url: str = ""
+    sms_token: str = field(default="", repr=False)
+    # Large batches are spread out: at most this many emails and texts leave per minute.
+    notify_per_minute: int = 300
 
     def __post_init__(self) -> None:
         if not self.database_url:

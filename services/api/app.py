@@ -17,6 +17,7 @@ from services.auth.views import router as auth_router
 from services.bootstrap import Container
 from services.claims.views import router as claims_router
 from services.documents.views import router as documents_router
+from services.notifications.views import router as notifications_router
 from services.payments.views import router as payments_router
 from services.payments.views import webhook_router as stripe_webhook_router
 from services.policies.views import router as policies_router
@@ -62,6 +63,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(documents_router, prefix=API_PREFIX)
     app.include_router(payments_router, prefix=API_PREFIX)
     app.include_router(stripe_webhook_router, prefix=API_PREFIX)
+    app.include_router(notifications_router, prefix=API_PREFIX)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=container.settings.max_body_bytes,

@@ -10,6 +10,7 @@ from services.claims import models as claims_models
 from services.db.base import Base
 from services.documents import models as documents_models
 from services.jobs import models as jobs_models
+from services.notifications import models as notifications_models
 from services.payments import models as payments_models
 from services.policies import models as policies_models
 
@@ -21,6 +22,7 @@ ALL_MODELS = (
     claims_models,
     documents_models,
     jobs_models,
+    notifications_models,
     payments_models,
     policies_models,
 )

@@ -18,5 +18,8 @@ def build_registry(container: Container) -> JobRegistry:
 
     registry = JobRegistry()
     payments_jobs.register(registry, payments_runtime(container))
+    notifications = container.extras.get("notifications")
+    if notifications is not None:
+        registry.add_sweep("notifications", notifications.tick)  # type: ignore[attr-defined]
     cases_jobs.register(registry, container)
     return registry

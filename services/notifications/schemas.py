@@ -1,0 +1,102 @@
+"""What crosses the API for notifications."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from services.schemas_common import RequestModel, ResponseModel
+
+
+class NotificationOut(ResponseModel):
+    id: str
+    account_id: str
+    type: str
+    title: str
+    body: str
+    subject_type: str
+    subject_id: str | None
+    required: bool
+    created_at: datetime
+    read_at: datetime | None
+
+
+class NotificationList(ResponseModel):
+    notifications: list[NotificationOut]
+    unread: int
+
+
+class MarkRead(RequestModel):
+    # None (or absent) marks every notice read.
+    ids: list[str] | None = Field(default=None, max_length=1000)
+
+
+class MarkedRead(ResponseModel):
+    marked: int
+    unread: int
+
+
+class ChannelState(ResponseModel):
+    enabled: bool
+    locked: bool
+
+
+class TypePreference(ResponseModel):
+    type: str
+    required: bool
+    channels: dict[str, ChannelState]
+
+
+class QuietHours(ResponseModel):
+    start: str
+    end: str
+
+
+class Preferences(ResponseModel):
+    types: list[TypePreference]
+    email: str | None
+    phone: str | None
+    time_zone: str
+    quiet_hours: QuietHours
+
+
+class PreferenceChange(RequestModel):
+    type: str = Field(max_length=40)
+    channel: str = Field(max_length=10)
+    enabled: bool
+
+
+class PreferenceUpdate(RequestModel):
+    changes: list[PreferenceChange] = Field(max_length=100)
+
+
+class DeliveryOut(ResponseModel):
+    id: str
+    notification_id: str
+    type: str
+    title: str
+    channel: str
+    address: str
+    status: str
+    result: str | None
+    attempts: int
+    not_before: datetime
+    sent_at: datetime | None
+    created_at: datetime
+
+
+class DeliveryList(ResponseModel):
+    deliveries: list[DeliveryOut]
+
+
+class LocalSmsOut(ResponseModel):
+    id: str
+    to: str
+    body: str
+    account_id: str | None
+    created_at: datetime
+
+
+class LocalSmsList(ResponseModel):
+    messages: list[LocalSmsOut]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.support import Service
 
 ALEX, PRIYA, AGENT, BRANCH = (
@@ -89,3 +91,40 @@ def test_staff_read_policies_branch_staff_only_after_verification(module_service
         assert r.status_code == 403 and r.json()["code"] == "branch.verification_required"
     with module_service.http() as anonymous:
         assert anonymous.get(f"/policies/{ids['HOM-200871']}").status_code == 401
+
+
+def test_paperless_and_contact_changes_are_validated_and_audited(module_service: Service) -> None:
+    account, holder = module_service.sql(
+        "SELECT account_id, id FROM account_holders WHERE full_name='Priya Shah'"
+    )[0]
+    path = f"/accounts/{account}/holders/{holder}"
+    with module_service.authed(PRIYA) as c:
+        assert c.get(f"/accounts/{account}").json()["holders"][0]["paperless"] is False
+        # Bad input: each names its field, and nothing is written
+        for body, field in (
+            ({"phone": "12"}, "phone"),
+            ({"email": "priya@"}, "email"),
+            ({"postcode": "!!"}, "postcode"),
+            ({"paperless": "sometimes"}, "paperless"),
+            ({"paperless": None}, "paperless"),
+        ):
+            r = c.patch(path, json=body)
+            assert r.status_code == 422 and r.json()["code"] == "request.invalid", body
+            assert [e["field"] for e in r.json()["errors"]] == [field], r.json()
+        assert module_service.sql("SELECT paperless, phone FROM account_holders WHERE id=:h", h=holder) == [
+            (False, "+1 646 555 0119")
+        ]
+        # A good change: paperless on and a new phone, one audit event with before and after
+        r = c.patch(path, json={"paperless": True, "phone": "+1 646 555 0100"})
+        assert r.status_code == 200 and r.json()["paperless"] is True
+    rows = module_service.sql(
+        "SELECT before, after, actor_role FROM audit_events WHERE action='holder.contact_updated' "
+        "AND entity_id=:h",
+        h=holder,
+    )
+    assert len(rows) == 1
+    before, after, role = rows[0]
+    before = before if isinstance(before, dict) else json.loads(before)
+    after = after if isinstance(after, dict) else json.loads(after)
+    assert before == {"paperless": False, "phone": "+1 646 555 0119"}
+    assert after == {"paperless": True, "phone": "+1 646 555 0100"} and role == "policyholder"

@@ -39,7 +39,8 @@ from ui.pages.documents import DocumentsPage
 from ui.pages.help import HelpPage
 from ui.pages.idcards import IdCardsPage
 from ui.pages.overview import OverviewPage
-from ui.pages.policies import ClaimsPage, PaymentsPage, PoliciesPage
+from ui.pages.payments import PaymentsPage
+from ui.pages.policies import ClaimsPage, PoliciesPage
 from ui.widgets import label
 
 # (key, label, icon) in navigation order; Ctrl+1..8 follow this order.
@@ -142,7 +143,7 @@ class AccountView(QWidget):
         # The last cards are kept under the data dir so they still show offline.
         self.idcards_page = IdCardsPage(client, account_id, data_dir=data_dir)
         self.policies_page.documentsRequested.connect(self.show_policy_documents)
-        self.payments_page = PaymentsPage()
+        self.payments_page = PaymentsPage(client, account_id)
         self.claims_page = ClaimsPage()
         self.activity_page = ActivityPage()
         self.help_page = HelpPage()

@@ -130,7 +130,10 @@ class PortalApp(QObject):
             from portal_app import embedded
 
             data_dir.mkdir(parents=True, exist_ok=True)
-            service = embedded.EmbeddedService(embedded.ServiceSettings.load(data_dir=data_dir))
+            # Background jobs (autopay, scheduled payments, grace periods) run in this process.
+            service = embedded.EmbeddedService(
+                embedded.ServiceSettings.load(data_dir=data_dir, jobs_in_process=True)
+            )
             return service, service.start()
 
         service, url = await asyncio.to_thread(start)

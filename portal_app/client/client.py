@@ -7,6 +7,7 @@ import enum
 import json
 import random
 from collections.abc import AsyncIterator, Callable
+from datetime import date
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -22,7 +23,12 @@ from portal_app.client.models import (
     Holder,
     IdCardInfo,
     Me,
+    PaymentRow,
+    PaymentsConfig,
+    PaymentsOverview,
     PolicyDetail,
+    SavedCard,
+    ScheduledPaymentRow,
     TokenPair,
 )
 
@@ -301,6 +307,150 @@ class PortalClient:
     async def health(self) -> Health:
         response = await self._send("GET", "/health")
         return Health.from_json(response.json())
+
+    # --- payments --------------------------------------------------------------------------
+
+    async def payments_config(self) -> PaymentsConfig:
+        """Where and with which publishable key cards are tokenised."""
+        response = await self._authed("GET", "/payments/config")
+        return PaymentsConfig.from_json(response.json())
+
+    async def payments(self, account_id: str) -> PaymentsOverview:
+        """GET /accounts/{id}/payments: schedules, cards, autopay, scheduled payments, history."""
+        response = await self._authed("GET", f"/accounts/{quote(account_id, safe='')}/payments")
+        return PaymentsOverview.from_json(response.json())
+
+    async def tokenize_card(
+        self, config: PaymentsConfig, *, number: str, exp_month: int, exp_year: int, cvc: str
+    ) -> str:
+        """Send the card to Stripe itself (never to Portal) and return its payment-method id."""
+        digits = "".join(ch for ch in number if ch.isdigit())
+        try:
+            async with httpx.AsyncClient(
+                base_url=config.api_base, timeout=20, trust_env=not _is_loopback(config.api_base)
+            ) as stripe_http:
+                response = await stripe_http.post(
+                    "/v1/payment_methods",
+                    headers={"Authorization": f"Bearer {config.publishable_key}"},
+                    data={
+                        "type": "card",
+                        "card[number]": digits,
+                        "card[exp_month]": str(exp_month),
+                        "card[exp_year]": str(exp_year),
+                        "card[cvc]": cvc,
+                    },
+                )
+        except httpx.TransportError as exc:
+            raise ServiceUnreachable(config.api_base, str(exc) or type(exc).__name__) from exc
+        if response.status_code >= 400:
+            try:
+                error = response.json().get("error") or {}
+            except ValueError:
+                error = {}
+            code = str(error.get("code") or "invalid_card")
+            raise ApiError(
+                code=f"card.{code}", status=response.status_code, detail=str(error.get("message") or "")
+            )
+        return str(response.json()["id"])
+
+    async def add_card(
+        self, account_id: str, stripe_payment_method_id: str, *, make_default: bool = False
+    ) -> SavedCard:
+        response = await self._authed(
+            "POST",
+            f"/accounts/{quote(account_id, safe='')}/payment-methods",
+            body={"stripe_payment_method_id": stripe_payment_method_id, "make_default": make_default},
+        )
+        return SavedCard.from_json(response.json())
+
+    async def set_default_card(self, account_id: str, method_id: str) -> SavedCard:
+        response = await self._authed(
+            "POST",
+            f"/accounts/{quote(account_id, safe='')}/payment-methods/{quote(method_id, safe='')}/default",
+        )
+        return SavedCard.from_json(response.json())
+
+    async def remove_card(self, account_id: str, method_id: str) -> None:
+        await self._authed(
+            "DELETE", f"/accounts/{quote(account_id, safe='')}/payment-methods/{quote(method_id, safe='')}"
+        )
+
+    async def pay_now(
+        self, policy_id: str, *, payment_method_id: str, amount_minor: int | None, request_key: str
+    ) -> PaymentRow:
+        """Charge a saved card now (amount None: the full balance). Declines raise ApiError."""
+        response = await self._authed(
+            "POST",
+            f"/policies/{quote(policy_id, safe='')}/payments",
+            body={
+                "payment_method_id": payment_method_id,
+                "amount_minor": amount_minor,
+                "request_key": request_key,
+            },
+        )
+        return PaymentRow.from_json(response.json())
+
+    async def schedule_payment(
+        self, policy_id: str, *, run_on: date, amount_minor: int, payment_method_id: str
+    ) -> ScheduledPaymentRow:
+        response = await self._authed(
+            "POST",
+            f"/policies/{quote(policy_id, safe='')}/scheduled-payments",
+            body={
+                "run_on": run_on.isoformat(),
+                "amount_minor": amount_minor,
+                "payment_method_id": payment_method_id,
+            },
+        )
+        return ScheduledPaymentRow.from_json(response.json())
+
+    async def update_scheduled_payment(
+        self,
+        scheduled_id: str,
+        *,
+        run_on: date | None = None,
+        amount_minor: int | None = None,
+        payment_method_id: str | None = None,
+    ) -> ScheduledPaymentRow:
+        body: dict[str, Any] = {}
+        if run_on is not None:
+            body["run_on"] = run_on.isoformat()
+        if amount_minor is not None:
+            body["amount_minor"] = amount_minor
+        if payment_method_id is not None:
+            body["payment_method_id"] = payment_method_id
+        response = await self._authed(
+            "PATCH", f"/scheduled-payments/{quote(scheduled_id, safe='')}", body=body
+        )
+        return ScheduledPaymentRow.from_json(response.json())
+
+    async def cancel_scheduled_payment(self, scheduled_id: str) -> ScheduledPaymentRow:
+        response = await self._authed("DELETE", f"/scheduled-payments/{quote(scheduled_id, safe='')}")
+        return ScheduledPaymentRow.from_json(response.json())
+
+    async def enroll_autopay(
+        self, policy_id: str, *, payment_method_id: str, authorization_text: str
+    ) -> None:
+        await self._authed(
+            "PUT",
+            f"/policies/{quote(policy_id, safe='')}/autopay",
+            body={"payment_method_id": payment_method_id, "authorization_text": authorization_text},
+        )
+
+    async def disable_autopay(self, policy_id: str) -> None:
+        await self._authed("DELETE", f"/policies/{quote(policy_id, safe='')}/autopay")
+
+    async def set_payment_day(self, policy_id: str, day: int) -> int:
+        """Move future installments to `day` of the month; returns how many moved."""
+        response = await self._authed(
+            "PUT", f"/policies/{quote(policy_id, safe='')}/payment-day", body={"day": day}
+        )
+        return len(response.json().get("moved") or [])
+
+    async def payment_receipt(self, payment_id: str) -> bytes:
+        """The PDF receipt of a completed payment."""
+        response = await self._authed("GET", f"/payments/{quote(payment_id, safe='')}/receipt.pdf")
+        return response.content
 
     # --- live change feed ------------------------------------------------------------------
 

@@ -524,3 +524,200 @@ class Health:
             database=str(d.get("database") or ""),
             version=str(d.get("version") or ""),
         )
+
+
+# --- payments (docs/API.md "Payments") -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentsConfig:
+    """Where the client tokenises cards: Stripe (or localstripe) with the publishable key."""
+
+    mode: str
+    publishable_key: str
+    api_base: str
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> PaymentsConfig:
+        return cls(
+            str(d.get("mode") or ""), str(d.get("publishable_key") or ""), str(d.get("api_base") or "")
+        )
+
+
+@dataclass(frozen=True)
+class SavedCard:
+    id: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    is_default: bool
+    expired: bool
+    expires_soon: bool
+    autopay_policy_ids: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.brand.capitalize()} ending {self.last4}"
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> SavedCard:
+        return cls(
+            id=str(d["id"]),
+            brand=str(d.get("brand") or "card"),
+            last4=str(d.get("last4") or ""),
+            exp_month=int(d.get("exp_month") or 0),
+            exp_year=int(d.get("exp_year") or 0),
+            is_default=bool(d.get("is_default")),
+            expired=bool(d.get("expired")),
+            expires_soon=bool(d.get("expires_soon")),
+            autopay_policy_ids=[str(x) for x in d.get("autopay_policy_ids") or []],
+        )
+
+
+@dataclass(frozen=True)
+class InstallmentRow:
+    id: str
+    number: int
+    due_date: date | None
+    amount_minor: int
+    paid_minor: int
+    currency: str
+    status: str
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> InstallmentRow:
+        return cls(
+            id=str(d["id"]),
+            number=int(d.get("number") or 0),
+            due_date=_date(d.get("due_date")),
+            amount_minor=int(d.get("amount_minor") or 0),
+            paid_minor=int(d.get("paid_minor") or 0),
+            currency=str(d.get("currency") or "USD"),
+            status=str(d.get("status") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class PolicyBilling:
+    policy_id: str
+    number: str
+    product_line: str
+    status: str
+    currency: str
+    pay_plan: str
+    payment_day: int
+    today: date | None
+    balance_minor: int
+    past_due_minor: int
+    payable_minor: int
+    in_flight_minor: int
+    installments: list[InstallmentRow]
+    autopay_status: str  # active | off | suspended
+    autopay_method_id: str | None
+    autopay_authorized_at: datetime | None
+    autopay_text: str
+    autopay_terms: dict[str, str]
+    delinquency: dict[str, Any] | None
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> PolicyBilling:
+        auto = d.get("autopay") or {}
+        return cls(
+            policy_id=str(d["policy_id"]),
+            number=str(d.get("number") or ""),
+            product_line=str(d.get("product_line") or ""),
+            status=str(d.get("status") or ""),
+            currency=str(d.get("currency") or "USD"),
+            pay_plan=str(d.get("pay_plan") or ""),
+            payment_day=int(d.get("payment_day") or 0),
+            today=_date(d.get("today")),
+            balance_minor=int(d.get("balance_minor") or 0),
+            past_due_minor=int(d.get("past_due_minor") or 0),
+            payable_minor=int(d.get("payable_minor") or 0),
+            in_flight_minor=int(d.get("in_flight_minor") or 0),
+            installments=[InstallmentRow.from_json(i) for i in d.get("installments") or []],
+            autopay_status=str(auto.get("status") or "off"),
+            autopay_method_id=_opt_str(auto.get("payment_method_id")),
+            autopay_authorized_at=_dt(auto.get("authorized_at")),
+            autopay_text=str(auto.get("authorization_text") or ""),
+            autopay_terms={str(k): str(v) for k, v in (d.get("autopay_terms") or {}).items()},
+            delinquency=d.get("delinquency"),
+        )
+
+
+@dataclass(frozen=True)
+class ScheduledPaymentRow:
+    id: str
+    policy_id: str
+    run_on: date | None
+    amount_minor: int
+    currency: str
+    payment_method_id: str
+    status: str
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> ScheduledPaymentRow:
+        return cls(
+            id=str(d["id"]),
+            policy_id=str(d.get("policy_id") or ""),
+            run_on=_date(d.get("run_on")),
+            amount_minor=int(d.get("amount_minor") or 0),
+            currency=str(d.get("currency") or "USD"),
+            payment_method_id=str(d.get("payment_method_id") or ""),
+            status=str(d.get("status") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class PaymentRow:
+    id: str
+    policy_id: str
+    policy_number: str
+    kind: str
+    amount_minor: int
+    currency: str
+    status: str
+    failure_code: str | None
+    refunded_minor: int
+    receipt_number: str | None
+    channel: str
+    created_at: datetime | None
+    completed_at: datetime | None
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> PaymentRow:
+        return cls(
+            id=str(d["id"]),
+            policy_id=str(d.get("policy_id") or ""),
+            policy_number=str(d.get("policy_number") or ""),
+            kind=str(d.get("kind") or ""),
+            amount_minor=int(d.get("amount_minor") or 0),
+            currency=str(d.get("currency") or "USD"),
+            status=str(d.get("status") or ""),
+            failure_code=_opt_str(d.get("failure_code")),
+            refunded_minor=int(d.get("refunded_minor") or 0),
+            receipt_number=_opt_str(d.get("receipt_number")),
+            channel=str(d.get("channel") or ""),
+            created_at=_dt(d.get("created_at")),
+            completed_at=_dt(d.get("completed_at")),
+        )
+
+
+@dataclass(frozen=True)
+class PaymentsOverview:
+    account_id: str
+    policies: list[PolicyBilling]
+    methods: list[SavedCard]
+    scheduled: list[ScheduledPaymentRow]
+    history: list[PaymentRow]
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> PaymentsOverview:
+        return cls(
+            account_id=str(d.get("account_id") or ""),
+            policies=[PolicyBilling.from_json(p) for p in d.get("policies") or []],
+            methods=[SavedCard.from_json(m) for m in d.get("methods") or []],
+            scheduled=[ScheduledPaymentRow.from_json(s) for s in d.get("scheduled") or []],
+            history=[PaymentRow.from_json(h) for h in d.get("history") or []],
+        )

@@ -14,7 +14,7 @@ from ui import wording
 from ui.pages.contact_details import ContactDetailsCard
 from ui.pages.overview import list_row
 from ui.pages.policy_detail import PolicyDetailView
-from ui.widgets import Badge, Card, EmptyState, Page, clear_layout, label, two_columns
+from ui.widgets import Badge, Card, EmptyState, Page, clear_layout, label
 
 
 class PoliciesPage(Page):
@@ -129,79 +129,6 @@ class PoliciesPage(Page):
         self.list_area.setVisible(True)
         self.title_label.setText("Policies")
         self.set_subtitle("Your cover, its dates and how it is paid.")
-
-
-class PaymentsPage(Page):
-    """Threading/async rule: Qt thread only; fed by AccountView."""
-
-    def __init__(self) -> None:
-        super().__init__("Payments", "Balances, what is due next and how it is paid.")
-
-    def show_overview(self, overview: AccountOverview) -> None:
-        clear_layout(self.content)
-        if not overview.policies:
-            self.content.addWidget(
-                EmptyState("payments", "Nothing to pay", "There are no policies on this account.")
-            )
-            return
-        currency = overview.policies[0].currency
-        total = sum(p.balance_minor for p in overview.policies)
-        past_due = sum(p.past_due_minor for p in overview.policies)
-        dues = [p.next_due for p in overview.policies if p.next_due and p.next_due.due_date]
-        soonest = min(dues, key=lambda d: d.due_date) if dues else None  # type: ignore[arg-type,return-value]
-        summary = Card("Account balance", icon_name="payments")
-        summary.facts(
-            [
-                ("Remaining this policy term", wording.money(total, currency), "big-number"),
-                (
-                    "Past due",
-                    wording.money(past_due, currency),
-                    "value-danger" if past_due else "big-number",
-                ),
-                (
-                    "Next payment",
-                    f"{wording.money(soonest.amount_minor, soonest.currency)} on "
-                    f"{wording.day(soonest.due_date)}"
-                    if soonest
-                    else "Nothing due",
-                    "big-number",
-                ),
-            ],
-            columns=3,
-        )
-        self.content.addWidget(summary)
-        cards = []
-        for p in overview.policies:
-            card = Card(
-                f"{wording.product_line(p.product_line)}",
-                f"Policy {p.number}",
-                icon_name=wording.PRODUCT_ICONS.get(p.product_line, "policies"),
-                badge=Badge("Autopay on", "success") if p.autopay else Badge("Autopay off", "neutral"),
-            )
-            card.divider()
-            nd = p.next_due
-            card.facts(
-                [
-                    (
-                        "Next payment",
-                        f"{wording.money(nd.amount_minor, nd.currency)} on {wording.day(nd.due_date)}"
-                        if nd
-                        else "Nothing due",
-                        "value-strong",
-                    ),
-                    ("How", wording.payment_method(p), "value"),
-                    ("Payment day", f"Day {p.payment_day} of the month" if p.payment_day else "—", "value"),
-                    ("Plan", wording.PAY_PLANS.get(p.pay_plan, p.pay_plan), "value"),
-                    ("Balance", wording.money(p.balance_minor, p.currency), "value"),
-                    (
-                        "Past due",
-                        wording.money(p.past_due_minor, p.currency),
-                        "value-danger" if p.past_due_minor else "value",
-                    ),
-                ]
-            )
-            cards.append(card)
-        self.content.addLayout(two_columns(cards))
 
 
 class ClaimsPage(Page):

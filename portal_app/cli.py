@@ -96,18 +96,95 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     from services.audit.service import verify_chains
     from services.db.database import Database, make_engine
 
-    db = Database(make_engine(_settings(args).database_url))
+    settings = _settings(args)
+    db = Database(make_engine(settings.database_url))
     started = time.perf_counter()
     with db.read() as session:
         report = verify_chains(session, account_id=args.account)
+        seals, trusted_note = _verify_checkpoints(session, settings, args)
     elapsed = time.perf_counter() - started
-    if report.ok:
-        print(f"OK: {report.events} events in {report.chains} chains verified in {elapsed:.2f} s")
+    broken = {p.chain_key for p in report.problems}
+    problems = report.problems + [p for p in seals.problems if p.chain_key not in broken]
+    if not problems:
+        print(
+            f"OK: {report.events} events in {report.chains} chains verified in {elapsed:.2f} s; "
+            f"{seals.checkpoints} signed checkpoint(s) match ({trusted_note})"
+        )
         return 0
-    for problem in report.problems:
+    for problem in problems:
         print(f"BROKEN: {problem.describe()}")
-    print(f"{len(report.problems)} broken chain(s) of {report.chains}; {report.events} events read")
+    print(f"{len(problems)} broken chain(s) of {report.chains}; {report.events} events read")
     return 1
+
+
+def _verify_checkpoints(session, settings, args):  # type: ignore[no-untyped-def]
+    """Checkpoints against the trusted key: --public-key, else the service's key (env/keyring)."""
+    from services.audit.checkpoints import key_id_of, load_audit_key, verify_checkpoints
+
+    if args.public_key:
+        trusted, note = {key_id_of(args.public_key)}, "against the given public key"
+    else:
+        key = load_audit_key(settings.data_dir, generate=False)
+        if key is not None:
+            trusted, note = {key.key_id}, f"against the service key {key.key_id} from the {key.source}"
+        else:
+            trusted, note = None, "signatures checked; no trusted key here, pass --public-key to pin one"
+    return verify_checkpoints(session, account_id=args.account, trusted_key_ids=trusted), note
+
+
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    """Write an account's evidence pack (PDF, events, checkpoints, public key, verifier) to a folder."""
+    import time
+    from datetime import date
+
+    from services.actor import Actor
+    from services.audit.checkpoints import load_audit_key
+    from services.audit.export import export_dispute_evidence
+    from services.clock import SystemClock
+    from services.db.database import Database, make_engine
+    from services.db.migrate import upgrade
+    from services.errors import DomainError
+
+    settings = _settings(args)
+    key = load_audit_key(settings.data_dir, generate=False)
+    if key is None:
+        print(
+            "ERROR: no audit signing key (set PORTAL_AUDIT_SIGNING_KEY or run where the service keeps "
+            "its key in the OS keyring); a pack signed with a throw-away key would prove nothing",
+            file=sys.stderr,
+        )
+        return 2
+    db = Database(make_engine(settings.database_url))
+    upgrade(db.engine)
+    started = time.perf_counter()
+    try:
+        with db.write() as session:
+            pack = export_dispute_evidence(
+                session,
+                Actor.system("Evidence export (portal CLI)"),
+                SystemClock(),
+                key,
+                account_id=args.account,
+                date_from=date.fromisoformat(args.date_from) if args.date_from else None,
+                date_to=date.fromisoformat(args.date_to) if args.date_to else None,
+            )
+    except DomainError as exc:
+        print(f"ERROR: {exc.code}: {exc.detail}", file=sys.stderr)
+        return 2
+    out = pack.write(Path(args.out))
+    print(
+        f"evidence pack for {args.account}: {pack.events_in_range} events in the period, "
+        f"{pack.events_total} sealed, {pack.pdf_pages} PDF page(s) -> {out} "
+        f"({time.perf_counter() - started:.2f} s)"
+    )
+    return 0
+
+
+def cmd_audit_verify_pack(args: argparse.Namespace) -> int:
+    """Check an evidence pack on its own (the same code as the verify_pack.py inside it)."""
+    from services.audit.verify_pack import main as verify_main
+
+    return verify_main([args.pack] + (["--public-key", args.public_key] if args.public_key else []))
 
 
 def cmd_idcard_verify(args: argparse.Namespace) -> int:
@@ -223,7 +300,19 @@ def build_parser() -> argparse.ArgumentParser:
     ver = asub.add_parser("verify", help="recompute every hash chain; exit 1 on the first break")
     db_options(ver)
     ver.add_argument("--account", help="only this account's chain")
+    ver.add_argument("--public-key", help="trust only checkpoints signed by this Ed25519 key (base64)")
     ver.set_defaults(func=cmd_audit_verify)
+    exp = asub.add_parser("export", help="write an account's evidence pack to a folder")
+    db_options(exp)
+    exp.add_argument("--account", required=True, help="the account id")
+    exp.add_argument("--from", dest="date_from", help="first day (YYYY-MM-DD, policy local time)")
+    exp.add_argument("--to", dest="date_to", help="last day (YYYY-MM-DD, policy local time)")
+    exp.add_argument("--out", required=True, help="folder to write the pack into")
+    exp.set_defaults(func=cmd_audit_export)
+    vp = asub.add_parser("verify-pack", help="check an evidence pack on its own; exit 1 if it fails")
+    vp.add_argument("pack", help="the pack's folder")
+    vp.add_argument("--public-key", help="the insurer's public key (base64), fetched independently")
+    vp.set_defaults(func=cmd_audit_verify_pack)
 
     p = sub.add_parser("idcard", help="ID card tools")
     isub = p.add_subparsers(dest="idcard_command", required=True)

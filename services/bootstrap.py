@@ -7,9 +7,12 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.audit.checkpoints import load_audit_key
 from services.auth.service import AuthContext
+from services.cases.service import CaseContext, CaseRules
 from services.auth.tokens import AccessTokens
 from services.claims.photos import PhotoStore
+from services.claims.sla import parse_holidays
 from services.clock import Clock, SystemClock
 from services.config import ServiceSettings
 from services.db.database import Database, make_engine
@@ -91,6 +94,14 @@ def build(settings: ServiceSettings | None = None, *, clock: Clock | None = None
     extras["large_body_prefixes"] = ("/api/v1/claims/uploads/",)
     # ID cards are signed with a key from the environment or the OS keyring (never a file).
     extras["idcard_key"] = load_signing_key(Path(settings.data_dir))
+    # Audit checkpoints and evidence packs: their own Ed25519 key, same rules (env or keyring).
+    extras["audit_key"] = load_audit_key(Path(settings.data_dir))
+    extras["case_context"] = CaseContext(
+        rules=CaseRules(
+            holidays=parse_holidays(settings.case_holidays or settings.claim_holidays),
+            final_weeks=settings.case_final_response_weeks,
+        )
+    )
     # Payments: the Stripe gateway (or localstripe when no key is set) starts on first use.
     extras["payments"] = PaymentsRuntime(settings, clock, db)
     # Notifications: notices are queued by an audit hook in the causing transaction.

@@ -56,6 +56,12 @@ class ServiceSettings:
     cancel_after_days: int = 30
     reinstate_within_days: int = 30
     autopay_reminder_days: int = 3
+    # Cases (complaints, disputes): the final-response deadline, and the holidays skipped when
+    # counting business days ("2026-12-25,2027-01-01"; empty means the claim holidays).
+    case_final_response_weeks: int = 8
+    case_holidays: str = ""
+    # How often the job runner seals chain heads into signed audit checkpoints.
+    audit_checkpoint_minutes: int = 15
     # Notifications. Email over SMTP ("smtp://user:pass@host:587?starttls=1"; empty: .eml files in
     # the data dir); texts through one HTTP provider (empty: a local outbox staff can read).
     smtp_url: str = field(default="", repr=False)

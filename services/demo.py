@@ -16,6 +16,7 @@ from services.audit import service as audit
 from services.auth.models import Branch, User
 from services.auth.passwords import hash_password
 from services.auth.service import create_user
+from services.cases.demo import seed_demo_cases
 from services.claims.demo import seed_claims_demo
 from services.claims.models import Claim
 from services.clock import Clock
@@ -217,6 +218,7 @@ def seed_demo(session: Session, clock: Clock) -> bool:
     _billing(session, system, clock, renters, today, leave_last_due_unpaid=True)
     _billing(session, system, clock, car, today)
     seed_policy_details(session, system, clock, [auto, home, renters, car])
+    seed_demo_cases(session, clock, users, morgan, shah)
     return True
 
 

@@ -13,8 +13,10 @@ from services import __version__
 from services.accounts.views import router as accounts_router
 from services.api import problems
 from services.api.deps import ContainerDep, RequestContextMiddleware
+from services.audit.views import router as evidence_router
 from services.auth.views import router as auth_router
 from services.bootstrap import Container
+from services.cases.views import router as cases_router
 from services.claims.views import router as claims_router
 from services.documents.views import router as documents_router
 from services.notifications.views import router as notifications_router
@@ -63,6 +65,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(documents_router, prefix=API_PREFIX)
     app.include_router(payments_router, prefix=API_PREFIX)
     app.include_router(stripe_webhook_router, prefix=API_PREFIX)
+    app.include_router(cases_router, prefix=API_PREFIX)
+    app.include_router(evidence_router, prefix=API_PREFIX)
     app.include_router(notifications_router, prefix=API_PREFIX)
     app.add_middleware(
         RequestContextMiddleware,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.accounts import models as accounts_models
+from services.audit import checkpoint_models as audit_checkpoint_models
 from services.audit import models as audit_models
 from services.auth import models as auth_models
 from services.cases import models as cases_models
@@ -17,6 +18,7 @@ from services.policies import models as policies_models
 ALL_MODELS = (
     accounts_models,
     audit_models,
+    audit_checkpoint_models,
     auth_models,
     cases_models,
     claims_models,

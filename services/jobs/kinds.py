@@ -13,13 +13,11 @@ if TYPE_CHECKING:
 def build_registry(container: Container) -> JobRegistry:
     """Every job kind of every domain, wired to this container's adapters."""
     from services.cases import scheduled as cases_jobs
-    from services.cases import scheduled as cases_jobs
     from services.payments import scheduled as payments_jobs
     from services.payments.runtime import payments_runtime
 
     registry = JobRegistry()
     payments_jobs.register(registry, payments_runtime(container))
-    cases_jobs.register(registry, container)
     notifications = container.extras.get("notifications")
     if notifications is not None:
         registry.add_sweep("notifications", notifications.tick)  # type: ignore[attr-defined]

@@ -22,6 +22,9 @@ from services.idcards.keys import load_signing_key
 from services.notifications import rules as notification_rules
 from services.notifications.runtime import NotificationsRuntime
 from services.payments.runtime import PaymentsRuntime
+from services.presence.runtime import PresenceRuntime
+from services.presence.service import PRESENCE_CHANNEL
+from services.search.service import install_index_maintenance
 
 
 @dataclass
@@ -107,8 +110,16 @@ def build(settings: ServiceSettings | None = None, *, clock: Clock | None = None
     # Notifications: notices are queued by an audit hook in the causing transaction.
     extras["notifications"] = NotificationsRuntime(settings, clock, db)
     db.add_audit_hook(notification_rules.on_audit_event)
+    # Presence (who has an account open) rides the same feed; search terms follow every flush.
+    presence = PresenceRuntime(db, hub, clock)
+    extras["presence"] = presence
+    install_index_maintenance()
     if db.dialect == "postgresql":
-        listener = PostgresWakeListener(libpq_conninfo(settings.database_url), dispatcher)
+        listener = PostgresWakeListener(
+            libpq_conninfo(settings.database_url),
+            dispatcher,
+            extra_channels={PRESENCE_CHANNEL: presence.on_notify},
+        )
     return Container(
         settings=settings,
         clock=clock,

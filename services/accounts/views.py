@@ -24,6 +24,8 @@ from services.audit import service as audit
 from services.bootstrap import Container
 from services.errors import DomainError, NotFound, Unauthorized
 from services.events.serialize import event_to_dict
+from services.presence.runtime import PresenceRuntime
+from services.presence.service import HEARTBEAT_SECONDS
 
 router = APIRouter(tags=["accounts"])
 PROBLEMS = {
@@ -92,10 +94,18 @@ def list_events(
     has_more = len(events) > limit
     events = events[:limit]
     return {
-        "events": [event_to_dict(e) for e in events],
+        "events": [event_to_dict(e) for e in events if _visible(actor, e.action)],
         "next_since": events[-1].seq if events else since,
         "has_more": has_more,
     }
+
+
+# Internal notes are on the trail but for staff eyes only: customers never receive these events.
+STAFF_ONLY_PREFIXES = ("note.",)
+
+
+def _visible(actor: Actor, action: str) -> bool:
+    return actor.is_staff or not action.startswith(STAFF_ONLY_PREFIXES)
 
 
 def _authorize_feed(c: Container, token: str, account_id: str, address: str | None) -> Actor:
@@ -116,13 +126,20 @@ def _backlog(c: Container, account_id: str, since: int) -> list[dict[str, Any]]:
 
 
 @router.websocket("/accounts/{account_id}/events/live")
-async def live_events(ws: WebSocket, account_id: str, since: int = 0) -> None:
-    """Backlog after `since`, then every new event of the account as it commits."""
+async def live_events(ws: WebSocket, account_id: str, since: int = 0, presence: bool = False) -> None:
+    """Backlog after `since`, then every new event of the account as it commits.
+
+    With `presence=true` the socket also carries `{"type": "presence"}` messages: who has the
+    account open now. Every connection counts as presence either way.
+    """
+    want_presence = presence
     c: Container = ws.app.state.container
     await ws.accept()
     try:
         token = bearer_token(ws.headers.get("authorization"))
-        await asyncio.to_thread(_authorize_feed, c, token, account_id, ws.client.host if ws.client else None)
+        actor = await asyncio.to_thread(
+            _authorize_feed, c, token, account_id, ws.client.host if ws.client else None
+        )
     except Unauthorized as exc:
         await ws.close(code=4401, reason=exc.code)
         return
@@ -135,36 +152,60 @@ async def live_events(ws: WebSocket, account_id: str, since: int = 0) -> None:
         # Subscribe before reading the backlog: anything committed in between is in the queue,
         # and the seq check below drops what the backlog already sent.
         reader = asyncio.create_task(_wait_for_disconnect(ws, sub.queue))
+        presence_rt: PresenceRuntime = c.extras["presence"]  # type: ignore[assignment]
+        presence_id: str | None = None
+        beat: asyncio.Task[None] | None = None
         try:
             last = since
             while True:
                 page = await asyncio.to_thread(_backlog, c, account_id, last)
                 for event in page:
-                    await ws.send_json({"type": "event", "event": event})
+                    if _visible(actor, event["action"]):
+                        await ws.send_json({"type": "event", "event": event})
                     last = event["seq"]
                 if len(page) < BACKLOG_PAGE:
                     break
             await ws.send_json({"type": "ready", "last_seq": last})
+            # Presence: everyone on the account (this subscriber included) gets the new list.
+            presence_id = await presence_rt.join(actor, account_id)
+            beat = asyncio.create_task(_heartbeat(presence_rt, presence_id))
             while True:
                 delivery = await sub.queue.get()
                 if delivery is None:
                     break  # disconnected, overflowed or shutting down: the client resumes with since
+                if delivery.seq < 0:
+                    if want_presence:  # a presence notice: not part of the log
+                        await ws.send_text(delivery.wire)
+                    continue
                 if delivery.seq <= last:
                     continue
-                await ws.send_text(delivery.wire)
+                if _visible(actor, delivery.event["action"]):  # type: ignore[index]
+                    await ws.send_text(delivery.wire)
                 last = delivery.seq
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
             reader.cancel()
+            if beat is not None:
+                beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
+            if presence_id is not None:
+                await presence_rt.leave(presence_id, account_id)
             if (
                 ws.application_state == WebSocketState.CONNECTED
                 and ws.client_state == WebSocketState.CONNECTED
             ):
                 with contextlib.suppress(Exception):
                     await ws.close(code=1012 if sub.overflowed else 1001)
+
+
+async def _heartbeat(presence: PresenceRuntime, presence_id: str) -> None:
+    """Keep the presence row fresh; a row left by a crashed instance goes stale instead."""
+    while True:
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+        with contextlib.suppress(Exception):
+            await presence.heartbeat(presence_id)
 
 
 async def _wait_for_disconnect(ws: WebSocket, queue: asyncio.Queue[Any]) -> None:

@@ -19,10 +19,13 @@ from services.bootstrap import Container
 from services.cases.views import router as cases_router
 from services.claims.views import router as claims_router
 from services.documents.views import router as documents_router
+from services.notes.views import router as notes_router
 from services.notifications.views import router as notifications_router
 from services.payments.views import router as payments_router
 from services.payments.views import webhook_router as stripe_webhook_router
 from services.policies.views import router as policies_router
+from services.presence.views import router as presence_router
+from services.search.views import router as search_router
 
 API_PREFIX = "/api/v1"
 
@@ -68,6 +71,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(cases_router, prefix=API_PREFIX)
     app.include_router(evidence_router, prefix=API_PREFIX)
     app.include_router(notifications_router, prefix=API_PREFIX)
+    for staff_router in (search_router, notes_router, presence_router):
+        app.include_router(staff_router, prefix=API_PREFIX)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=container.settings.max_body_bytes,

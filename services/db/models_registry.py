@@ -11,9 +11,12 @@ from services.claims import models as claims_models
 from services.db.base import Base
 from services.documents import models as documents_models
 from services.jobs import models as jobs_models
+from services.notes import models as notes_models
 from services.notifications import models as notifications_models
 from services.payments import models as payments_models
 from services.policies import models as policies_models
+from services.presence import models as presence_models
+from services.search import models as search_models
 
 ALL_MODELS = (
     accounts_models,
@@ -27,6 +30,9 @@ ALL_MODELS = (
     notifications_models,
     payments_models,
     policies_models,
+    notes_models,
+    presence_models,
+    search_models,
 )
 
 metadata = Base.metadata

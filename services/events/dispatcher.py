@@ -143,10 +143,19 @@ class PostgresWakeListener:
     Threading rule: runs as one task on the dispatcher's loop, with its own connection.
     """
 
-    def __init__(self, conninfo: str, dispatcher: FeedDispatcher, channel: str = audit.FEED_CHANNEL) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        dispatcher: FeedDispatcher,
+        channel: str = audit.FEED_CHANNEL,
+        *,
+        extra_channels: dict[str, Callable[[str], None]] | None = None,
+    ) -> None:
         self.conninfo = conninfo
         self.dispatcher = dispatcher
         self.channel = channel
+        # Other channels on the same connection (presence): handler(payload), "" after a reconnect.
+        self.extra_channels = dict(extra_channels or {})
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
 
@@ -167,14 +176,22 @@ class PostgresWakeListener:
             try:
                 async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
                     await conn.execute(f"LISTEN {self.channel}")
+                    for extra in self.extra_channels:
+                        await conn.execute(f"LISTEN {extra}")
                     self.connected.set()
                     backoff = 0.2
                     # Catch up with anything committed while we were not listening.
                     self.dispatcher.wake_threadsafe()
+                    for handler in self.extra_channels.values():
+                        handler("")
                     gen = conn.notifies()
                     try:
-                        async for _ in gen:
-                            self.dispatcher.wake_threadsafe()
+                        async for note in gen:
+                            handler = self.extra_channels.get(note.channel)
+                            if handler is None:
+                                self.dispatcher.wake_threadsafe()
+                            else:
+                                handler(note.payload)
                     finally:
                         await gen.aclose()
             except asyncio.CancelledError:

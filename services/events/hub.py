@@ -7,6 +7,7 @@ on that loop; code in worker threads wakes the dispatcher through `FeedDispatche
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -29,10 +30,21 @@ class Delivery:
         self.wire = json.dumps({"type": "event", "event": event}, separators=(",", ":"))
 
 
+class Notice:
+    """A non-audit message (presence) for an account's subscribers: no seq, never resumed."""
+
+    __slots__ = ("event", "seq", "wire")
+
+    def __init__(self, wire: str) -> None:
+        self.event: dict[str, Any] | None = None
+        self.seq = -1  # below every real seq: the live loop sends it without moving its cursor
+        self.wire = wire
+
+
 class Subscription:
     def __init__(self, account_id: str) -> None:
         self.account_id = account_id
-        self.queue: asyncio.Queue[Delivery | None] = asyncio.Queue(MAX_QUEUE)
+        self.queue: asyncio.Queue[Delivery | Notice | None] = asyncio.Queue(MAX_QUEUE)
         self.overflowed = False
 
 
@@ -72,6 +84,16 @@ class FeedHub:
                 self._subs[sub.account_id].discard(sub)
                 sub.queue = asyncio.Queue(1)
                 sub.queue.put_nowait(None)  # tells the consumer to close and let the client resume
+
+    def account_ids(self) -> list[str]:
+        return list(self._subs)
+
+    def publish_notice(self, account_id: str, wire: str) -> None:
+        """Send a non-audit message (presence) to the account's subscribers on this instance."""
+        notice = Notice(wire)
+        for sub in list(self._subs.get(account_id, ())):
+            with contextlib.suppress(asyncio.QueueFull):  # a full queue is being dropped anyway
+                sub.queue.put_nowait(notice)
 
     def close_all(self) -> None:
         for subs in self._subs.values():

@@ -1,0 +1,1 @@
+"""Internal notes staff keep on an account (never shown to the customer)."""

@@ -1,0 +1,1 @@
+"""Who has an account open right now: customers in their app, staff in the console."""

@@ -1,0 +1,1 @@
+"""Staff customer search over a normalised, indexed table of search terms."""

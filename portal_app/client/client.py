@@ -15,14 +15,17 @@ import httpx
 
 from portal_app.client.errors import ApiError, NotSignedIn, ServiceUnreachable
 from portal_app.client.models import (
+    AccountNote,
     AccountOverview,
     BranchVerification,
+    CustomerHit,
     DocumentInfo,
     EventsPage,
     Health,
     Holder,
     IdCardInfo,
     Me,
+    OpenAccount,
     PaymentRow,
     PaymentsConfig,
     PaymentsOverview,
@@ -30,6 +33,7 @@ from portal_app.client.models import (
     SavedCard,
     ScheduledPaymentRow,
     TokenPair,
+    Viewer,
 )
 
 API_PREFIX = "/api/v1"
@@ -452,6 +456,30 @@ class PortalClient:
         response = await self._authed("GET", f"/payments/{quote(payment_id, safe='')}/receipt.pdf")
         return response.content
 
+    # --- staff: search, notes, presence ----------------------------------------------------
+
+    async def search_customers(self, query: str, limit: int = 20) -> list[CustomerHit]:
+        """GET /search/customers: ranked customers for a partial name, number, phone, email or postcode."""
+        response = await self._authed("GET", "/search/customers", params={"q": query, "limit": limit})
+        return [CustomerHit.from_json(d) for d in response.json()["results"]]
+
+    async def account_notes(self, account_id: str) -> list[AccountNote]:
+        """GET /accounts/{id}/notes: internal notes, newest first (staff only)."""
+        response = await self._authed("GET", f"/accounts/{quote(account_id, safe='')}/notes")
+        return [AccountNote.from_json(d) for d in response.json()["notes"]]
+
+    async def add_account_note(self, account_id: str, body: str) -> AccountNote:
+        """POST /accounts/{id}/notes: add an internal note (audited as note.added)."""
+        response = await self._authed(
+            "POST", f"/accounts/{quote(account_id, safe='')}/notes", body={"body": body}
+        )
+        return AccountNote.from_json(response.json())
+
+    async def open_accounts(self) -> list[OpenAccount]:
+        """GET /staff/open-accounts: accounts staff have open now (supervisors)."""
+        response = await self._authed("GET", "/staff/open-accounts")
+        return [OpenAccount.from_json(d) for d in response.json()["accounts"]]
+
     # --- live change feed ------------------------------------------------------------------
 
     def _ws_url(self, account_id: str, since: int) -> str:
@@ -459,7 +487,7 @@ class PortalClient:
         scheme = "wss" if parts.scheme == "https" else "ws"
         return (
             f"{scheme}://{parts.netloc}{parts.path}{API_PREFIX}/accounts/"
-            f"{quote(account_id, safe='')}/events/live?since={since}"
+            f"{quote(account_id, safe='')}/events/live?since={since}&presence=true"
         )
 
     async def live_events(
@@ -468,6 +496,7 @@ class PortalClient:
         since: int = 0,
         *,
         on_state: Callable[[LiveState], None] | None = None,
+        on_presence: Callable[[list[Viewer]], None] | None = None,
         max_backoff: float = 15.0,
     ) -> AsyncIterator[Any]:
         """Yield the account's AuditEvents after `since`: backlog first, then live, forever.
@@ -521,6 +550,9 @@ class PortalClient:
                             failures = 0
                             auth_retries = 0
                             report(LiveState.LIVE)
+                        elif kind == "presence" and on_presence is not None:
+                            # Who has the account open now (not part of the log; not resumed).
+                            on_presence([Viewer.from_json(v) for v in message.get("viewers") or []])
                     close_code = ws.close_code
             except ConnectionClosed as exc:
                 close_code = exc.rcvd.code if exc.rcvd is not None else None

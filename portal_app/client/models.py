@@ -721,3 +721,108 @@ class PaymentsOverview:
             scheduled=[ScheduledPaymentRow.from_json(s) for s in d.get("scheduled") or []],
             history=[PaymentRow.from_json(h) for h in d.get("history") or []],
         )
+
+
+# --- staff: customer search, internal notes, presence --------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerHit:
+    """One ranked search result: a customer (account holder) and what matched."""
+
+    account_id: str
+    account_name: str
+    holder_id: str | None
+    full_name: str
+    email: str | None
+    phone: str | None
+    postcode: str | None
+    policy_numbers: list[str]
+    matched_kind: str  # name, email, phone, postcode, policy, claim
+    matched: str
+    score: float
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> CustomerHit:
+        return cls(
+            account_id=str(d["account_id"]),
+            account_name=str(d.get("account_name") or ""),
+            holder_id=_opt_str(d.get("holder_id")),
+            full_name=str(d.get("full_name") or ""),
+            email=_opt_str(d.get("email")),
+            phone=_opt_str(d.get("phone")),
+            postcode=_opt_str(d.get("postcode")),
+            policy_numbers=[str(n) for n in d.get("policy_numbers") or []],
+            matched_kind=str(d.get("matched_kind") or ""),
+            matched=str(d.get("matched") or ""),
+            score=float(d.get("score") or 0),
+        )
+
+
+@dataclass(frozen=True)
+class AccountNote:
+    id: str
+    account_id: str
+    author_name: str
+    author_role: str
+    channel: str
+    branch_id: str | None
+    body: str
+    created_at: datetime | None
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> AccountNote:
+        return cls(
+            id=str(d["id"]),
+            account_id=str(d.get("account_id") or ""),
+            author_name=str(d.get("author_name") or ""),
+            author_role=str(d.get("author_role") or ""),
+            channel=str(d.get("channel") or ""),
+            branch_id=_opt_str(d.get("branch_id")),
+            body=str(d.get("body") or ""),
+            created_at=_dt(d.get("created_at")),
+        )
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Someone with an account open right now (from the live feed's presence messages)."""
+
+    user_id: str
+    name: str
+    role: str
+    channel: str
+    since: datetime | None
+
+    @property
+    def is_customer(self) -> bool:
+        return self.role == "policyholder"
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Viewer:
+        return cls(
+            user_id=str(d.get("user_id") or ""),
+            name=str(d.get("name") or ""),
+            role=str(d.get("role") or ""),
+            channel=str(d.get("channel") or ""),
+            since=_dt(d.get("since")),
+        )
+
+
+@dataclass(frozen=True)
+class OpenAccount:
+    """An account staff have open now, for the supervisor's list."""
+
+    account_id: str
+    account_name: str
+    staff: list[Viewer]
+    customer_online: bool
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> OpenAccount:
+        return cls(
+            account_id=str(d["account_id"]),
+            account_name=str(d.get("account_name") or ""),
+            staff=[Viewer.from_json(v) for v in d.get("staff") or []],
+            customer_online=bool(d.get("customer_online")),
+        )

@@ -27,6 +27,7 @@ from portal_app.session import SessionStore, StoredSession, server_key_for
 from portal_app.settings import AppSettings
 from ui import theme
 from ui.main_window import MainWindow
+from ui.qt_compat import guard_singleton_refcounts
 from ui.sign_in import SignInWindow
 from ui.widgets import label
 
@@ -330,6 +331,7 @@ def _consume_exception(task: asyncio.Future[Any]) -> None:
 
 
 def create_application() -> QApplication:
+    guard_singleton_refcounts()  # before any real Qt use; see ui/qt_compat.py
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         app = QApplication(sys.argv[:1])
@@ -352,6 +354,7 @@ def run(
 
     `configure` receives the controller before it starts (bench/startup.py hooks timings there).
     """
+    guard_singleton_refcounts()
     if not server_url:
         # Begin importing the service layer (FastAPI, SQLAlchemy: the bulk of a cold start)
         # while Qt starts; the embedded start-up later finds the modules already loaded.

@@ -23,6 +23,10 @@ from portal_app.embedded import EmbeddedService
 from services.config import ServiceSettings
 from tests.ui.memory_keyring import MemoryKeyring
 from ui.app import PortalApp, create_application
+from ui.qt_compat import guard_singleton_refcounts
+
+# Before pytest-qt creates the QApplication: PySide6 6.12 on 3.11 over-releases None.
+guard_singleton_refcounts()
 
 T = TypeVar("T")
 PASSWORD = "portal-demo-2026"
@@ -50,15 +54,22 @@ def qasync_loop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
 
 
 @pytest.fixture(autouse=True)
-def qasync_running(qasync_loop: qasync.QEventLoop) -> Iterator[None]:
+def qasync_running(qtbot: Any, qasync_loop: qasync.QEventLoop) -> Iterator[None]:
     """Mark the qasync loop as the running loop only while a UI test runs.
 
     The loop is never stopped between tests (that would set Qt's quit flag), but tests outside
     tests/ui call asyncio.run(), which refuses to start while another loop claims to run.
+    Tasks a test leaves behind are cancelled and finished here, while the loop still counts
+    as running: pytest-qt processes Qt events between tests, and a task resumed then would
+    find no running loop.
     """
     asyncio.events._set_running_loop(qasync_loop)
     asyncio.set_event_loop(qasync_loop)
     yield
+    leftovers = [t for t in asyncio.all_tasks(qasync_loop) if not t.done()]
+    for task in leftovers:
+        task.cancel()
+    qtbot.waitUntil(lambda: all(t.done() for t in leftovers), timeout=10_000)
     asyncio.events._set_running_loop(None)
 
 

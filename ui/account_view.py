@@ -35,6 +35,7 @@ from portal_app.client import (
 )
 from ui import theme
 from ui.pages.activity import ActivityPage
+from ui.pages.cases import CasesPage
 from ui.pages.documents import DocumentsPage
 from ui.pages.help import HelpPage
 from ui.pages.idcards import IdCardsPage
@@ -43,7 +44,7 @@ from ui.pages.payments import PaymentsPage
 from ui.pages.policies import ClaimsPage, PoliciesPage
 from ui.widgets import label
 
-# (key, label, icon) in navigation order; Ctrl+1..8 follow this order.
+# (key, label, icon) in navigation order; Ctrl+1..9 follow this order.
 PAGES = [
     ("overview", "Overview", "overview"),
     ("policies", "Policies", "policies"),
@@ -51,6 +52,7 @@ PAGES = [
     ("idcards", "ID cards", "idcard"),
     ("payments", "Payments", "payments"),
     ("claims", "Claims", "claims"),
+    ("cases", "Complaints", "mail"),
     ("activity", "Activity", "activity"),
     ("help", "Help", "help"),
 ]
@@ -145,6 +147,7 @@ class AccountView(QWidget):
         self.policies_page.documentsRequested.connect(self.show_policy_documents)
         self.payments_page = PaymentsPage(client, account_id)
         self.claims_page = ClaimsPage()
+        self.cases_page = CasesPage(client, account_id)
         self.activity_page = ActivityPage()
         self.help_page = HelpPage()
         self.pages: dict[str, QWidget] = {
@@ -154,6 +157,7 @@ class AccountView(QWidget):
             "idcards": self.idcards_page,
             "payments": self.payments_page,
             "claims": self.claims_page,
+            "cases": self.cases_page,
             "activity": self.activity_page,
             "help": self.help_page,
         }
@@ -250,6 +254,7 @@ class AccountView(QWidget):
             self.idcards_page,
             self.payments_page,
             self.claims_page,
+            self.cases_page,
         ):
             page.show_overview(overview)
         self.nav_footer.setText(overview.name)

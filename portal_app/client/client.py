@@ -13,6 +13,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from portal_app.client.case_models import Case, ServiceDashboard
 from portal_app.client.errors import ApiError, NotSignedIn, ServiceUnreachable
 from portal_app.client.models import (
     AccountNote,
@@ -479,6 +480,67 @@ class PortalClient:
         """GET /staff/open-accounts: accounts staff have open now (supervisors)."""
         response = await self._authed("GET", "/staff/open-accounts")
         return [OpenAccount.from_json(d) for d in response.json()["accounts"]]
+
+    # --- cases and evidence (docs/API.md "Cases", "Evidence") -------------------------------
+
+    async def cases(self, account_id: str) -> list[Case]:
+        """GET /accounts/{id}/cases: the account's complaints and disputes, newest first."""
+        response = await self._authed("GET", f"/accounts/{quote(account_id, safe='')}/cases")
+        return [Case.from_json(c) for c in response.json().get("cases") or []]
+
+    async def case(self, account_id: str, case_id: str) -> Case:
+        path = f"/accounts/{quote(account_id, safe='')}/cases/{quote(case_id, safe='')}"
+        return Case.from_json((await self._authed("GET", path)).json())
+
+    async def raise_case(self, account_id: str, **fields: Any) -> Case:
+        """POST /accounts/{id}/cases: kind, category, subject, description, policy_id, attachments."""
+        response = await self._authed("POST", f"/accounts/{quote(account_id, safe='')}/cases", body=fields)
+        return Case.from_json(response.json())
+
+    async def case_message(
+        self, account_id: str, case_id: str, message: str, *, still_unresolved: bool = False
+    ) -> Case:
+        path = f"/accounts/{quote(account_id, safe='')}/cases/{quote(case_id, safe='')}/messages"
+        body = {"message": message, "still_unresolved": still_unresolved}
+        return Case.from_json((await self._authed("POST", path, body=body)).json())
+
+    async def case_queue(self, *, team: str | None = None, overdue_only: bool = False) -> list[Case]:
+        """Staff: open cases, the most urgent promise first."""
+        params: dict[str, Any] = {"overdue_only": "true" if overdue_only else "false"}
+        if team:
+            params["team"] = team
+        response = await self._authed("GET", "/cases/queue", params=params)
+        return [Case.from_json(c) for c in response.json().get("cases") or []]
+
+    async def case_action(self, case_id: str, action: str, body: dict[str, Any]) -> Case:
+        """Staff: acknowledge | responses | escalate | resolution | final-response."""
+        path = f"/cases/{quote(case_id, safe='')}/{quote(action, safe='')}"
+        return Case.from_json((await self._authed("POST", path, body=body)).json())
+
+    async def service_dashboard(self, days: int = 14) -> ServiceDashboard:
+        response = await self._authed("GET", "/cases/dashboard", params={"days": days})
+        return ServiceDashboard.from_json(response.json())
+
+    async def evidence_pack(
+        self, account_id: str, *, date_from: date | None = None, date_to: date | None = None
+    ) -> bytes:
+        """Staff: the account's evidence pack as zip bytes."""
+        params = {k: v.isoformat() for k, v in (("from", date_from), ("to", date_to)) if v}
+        response = await self._authed(
+            "GET", f"/staff/accounts/{quote(account_id, safe='')}/evidence", params=params
+        )
+        return response.content
+
+    async def dispute_answer(
+        self, policy_id: str, kind: str, *, date_from: date | None = None, date_to: date | None = None
+    ) -> dict[str, Any]:
+        """Staff: kind "cancellation" or "charges" for a policy (plain JSON, see docs/API.md)."""
+        params = {k: v.isoformat() for k, v in (("from", date_from), ("to", date_to)) if v}
+        path = f"/staff/policies/{quote(policy_id, safe='')}/disputes/{quote(kind, safe='')}"
+        return dict((await self._authed("GET", path, params=params)).json())
+
+    async def audit_public_key(self) -> dict[str, Any]:
+        return dict((await self._send("GET", "/audit/public-key")).json())
 
     # --- live change feed ------------------------------------------------------------------
 

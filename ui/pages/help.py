@@ -8,7 +8,10 @@ from ui import theme
 from ui.widgets import Card, Page, label, two_columns
 
 SHORTCUTS = [
-    ("Ctrl+1 … Ctrl+8", "Go to Overview, Policies, Documents, ID cards, Payments, Claims, Activity, Help"),
+    (
+        "Ctrl+1 … Ctrl+9",
+        "Go to Overview, Policies, Documents, ID cards, Payments, Claims, Complaints, Activity, Help",
+    ),
     ("Ctrl+R / F5", "Refresh the account"),
     ("Ctrl+Shift+L", "Sign out"),
     ("Ctrl+Q", "Quit Portal"),

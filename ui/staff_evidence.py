@@ -1,0 +1,289 @@
+"""Staff: the evidence for a dispute on one account. "Export evidence" saves the signed pack
+(PDF, events, checkpoints, verifier); the dispute answers list, for a policy, what happened
+between a missed due date and a cancellation, or every charge of a period with its Stripe ids.
+
+Mount it anywhere a staff tool has a client and an account id:
+
+    panel = EvidencePanel(client, account_id)
+    panel.show_overview(overview)        # fills the policy chooser (AccountView.overviewLoaded)
+
+Threading/async rule: a Qt-thread widget; every network call is a coroutine on the qasync loop
+started from a slot; the Export button shows progress and stays usable after an error.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import qasync
+from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from portal_app.client import AccountOverview, ApiError, PortalClient, PortalError
+from ui import theme
+from ui.widgets import Card, label
+
+ERRORS = {
+    "evidence.staff_only": "Only call-centre staff and supervisors can export evidence.",
+    "evidence.no_events": "Nothing was recorded on this account in that period. Widen the dates.",
+    "evidence.period_invalid": "The period must start before it ends.",
+    "dispute.period_invalid": "The period must start before it ends.",
+    "dispute.period_too_long": "Choose a period of at most 400 days.",
+    "dispute.staff_only": "Dispute answers are for staff.",
+    "branch.verification_required": "Verify the customer at the counter first.",
+}
+
+
+def _money(minor: Any) -> str:
+    if not isinstance(minor, int):
+        return ""
+    return f"${minor // 100:,}.{minor % 100:02d}"
+
+
+class EvidencePanel(QWidget):
+    """Export evidence, and the two dispute answers, for one account."""
+
+    exported = Signal(str)  # folder the pack was written to
+
+    def __init__(self, client: PortalClient, account_id: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.client = client
+        self.account_id = account_id
+        self.last_pack: Path | None = None
+        self.answer: dict[str, Any] | None = None
+        self.setObjectName("EvidencePanel")
+        box = QVBoxLayout(self)
+        box.setContentsMargins(16, 14, 16, 14)
+        box.setSpacing(12)
+
+        export = Card("Evidence pack", "A signed record anyone can check, for the customer or an ombudsman.")
+        export.setProperty("icon", "lock")
+        dates = QHBoxLayout()
+        self.limit = QCheckBox("Only a period")
+        self.limit.setAccessibleName("Limit the export to a period")
+        self.date_from = QDateEdit(QDate.currentDate().addDays(-90))
+        self.date_to = QDateEdit(QDate.currentDate())
+        for w, name in ((self.date_from, "From"), (self.date_to, "To")):
+            w.setCalendarPopup(True)
+            w.setDisplayFormat("d MMM yyyy")
+            w.setAccessibleName(f"Period {name.lower()}")
+            w.setEnabled(False)
+        self.limit.toggled.connect(self.date_from.setEnabled)
+        self.limit.toggled.connect(self.date_to.setEnabled)
+        dates.addWidget(self.limit)
+        dates.addWidget(label("from", "muted"))
+        dates.addWidget(self.date_from)
+        dates.addWidget(label("to", "muted"))
+        dates.addWidget(self.date_to)
+        dates.addStretch(1)
+        export.body.addLayout(dates)
+        row = QHBoxLayout()
+        self.export_button = QPushButton(theme.icon("documents", "#FFFFFF"), "Export evidence…")
+        self.export_button.setProperty("kind", "primary")
+        self.export_button.setAccessibleName("Export evidence")
+        self.export_button.clicked.connect(self._choose_folder)
+        row.addWidget(self.export_button)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)
+        self.progress.setTextVisible(False)
+        self.progress.setFixedWidth(120)
+        self.progress.setVisible(False)
+        self.progress.setAccessibleName("Exporting")
+        row.addWidget(self.progress)
+        self.export_status = label("", "muted", wrap=True)
+        row.addWidget(self.export_status, 1)
+        export.body.addLayout(row)
+        self.export_error = label("", "field-error", wrap=True)
+        self.export_error.setVisible(False)
+        export.body.addWidget(self.export_error)
+        box.addWidget(export)
+
+        answers = Card("Dispute answers", "Straight from the audit trail and the payment records.")
+        pick = QHBoxLayout()
+        self.policy = QComboBox()
+        self.policy.setAccessibleName("Policy")
+        pick.addWidget(self.policy, 1)
+        self.cancel_button = QPushButton("Paid before cancellation?")
+        self.cancel_button.setAccessibleName("Show everything between the due date and the cancellation")
+        self.cancel_button.clicked.connect(lambda: self.load_answer("cancellation"))
+        self.charges_button = QPushButton("Charged twice?")
+        self.charges_button.setAccessibleName("Show every charge with its Stripe ids")
+        self.charges_button.clicked.connect(lambda: self.load_answer("charges"))
+        pick.addWidget(self.cancel_button)
+        pick.addWidget(self.charges_button)
+        answers.body.addLayout(pick)
+        self.summary = label("Choose a policy and a question.", "muted", wrap=True)
+        answers.body.addWidget(self.summary)
+        self.table = QTableWidget(0, 4)
+        self.table.setAccessibleName("Dispute answer")
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setWordWrap(True)
+        self.table.setMinimumHeight(260)
+        answers.body.addWidget(self.table, 1)
+        self.answer_error = label("", "field-error", wrap=True)
+        self.answer_error.setVisible(False)
+        answers.body.addWidget(self.answer_error)
+        box.addWidget(answers, 1)
+
+    # --- data --------------------------------------------------------------------------------
+
+    def show_overview(self, overview: AccountOverview) -> None:
+        current = self.policy.currentData()
+        self.policy.clear()
+        for p in overview.policies:
+            self.policy.addItem(f"{p.number} · {p.status.replace('_', ' ')}", p.id)
+        self.policy.setCurrentIndex(max(self.policy.findData(current), 0))
+
+    def _period(self) -> tuple[date | None, date | None]:
+        if not self.limit.isChecked():
+            return None, None
+        return self.date_from.date().toPython(), self.date_to.date().toPython()  # type: ignore[return-value]
+
+    # --- export ------------------------------------------------------------------------------
+
+    def _choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Save the evidence pack in", str(Path.home()))
+        if folder:
+            self.export_to(Path(folder))
+
+    @qasync.asyncSlot(object)
+    async def export_to(self, folder: Path) -> None:
+        """Fetch the pack and unpack it into `folder`/evidence-<account> (tests call this directly)."""
+        self.export_error.setVisible(False)
+        self.export_button.setEnabled(False)
+        self.progress.setVisible(True)
+        self.export_status.setText("Sealing the trail and building the pack…")
+        start, end = self._period()
+        try:
+            data = await self.client.evidence_pack(self.account_id, date_from=start, date_to=end)
+        except ApiError as exc:
+            self._fail(ERRORS.get(exc.code, exc.detail or exc.code))
+            return
+        except PortalError as exc:
+            self._fail(f"Portal could not be reached ({exc}). Try again.")
+            return
+        finally:
+            self.export_button.setEnabled(True)
+            self.progress.setVisible(False)
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            zf.extractall(folder)
+            top = zf.namelist()[0].split("/")[0]
+        self.last_pack = folder / top
+        events = len(json.loads((self.last_pack / "events.json").read_text())["events"])
+        self.export_status.setText(
+            f"Saved {events} signed events, the PDF and a verifier in {self.last_pack}. "
+            "Anyone can check it with: python verify_pack.py"
+        )
+        self.exported.emit(str(self.last_pack))
+
+    def _fail(self, text: str) -> None:
+        self.export_status.setText("")
+        self.export_error.setText(text)
+        self.export_error.setVisible(True)
+
+    # --- dispute answers ---------------------------------------------------------------------
+
+    @qasync.asyncSlot(str)
+    async def load_answer(self, kind: str) -> None:
+        policy_id = self.policy.currentData()
+        if not policy_id:
+            return
+        self.answer_error.setVisible(False)
+        self.summary.setText("Reading the trail…")
+        try:
+            answer = await self.client.dispute_answer(policy_id, kind)
+        except ApiError as exc:
+            self.summary.setText("")
+            self.answer_error.setText(ERRORS.get(exc.code, exc.detail or exc.code))
+            self.answer_error.setVisible(True)
+            return
+        except PortalError as exc:
+            self.summary.setText("")
+            self.answer_error.setText(f"Portal could not be reached ({exc}).")
+            self.answer_error.setVisible(True)
+            return
+        self.answer = answer
+        if kind == "cancellation":
+            self._show_cancellation(answer)
+        else:
+            self._show_charges(answer)
+
+    def _fill(self, header: list[str], rows: list[list[str]], danger_rows: set[int] | None = None) -> None:
+        self.table.clear()
+        self.table.setColumnCount(len(header))
+        self.table.setHorizontalHeaderLabels(header)
+        self.table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row):
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                if danger_rows and r in danger_rows:
+                    item.setForeground(Qt.GlobalColor.darkRed)
+                self.table.setItem(r, c, item)
+        head = self.table.horizontalHeader()
+        for c in range(len(header)):
+            head.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        head.setSectionResizeMode(len(header) - 2, QHeaderView.ResizeMode.Stretch)
+        self.table.resizeRowsToContents()
+
+    def _show_cancellation(self, a: dict[str, Any]) -> None:
+        if not a.get("applies"):
+            self.summary.setText(f"Policy {a.get('policy_number')} has no missed payment on record.")
+            self._fill(["Local time", "Kind", "What happened", "Who / how"], [])
+            return
+        paid = "yes" if a.get("succeeded_before_cancellation") else "no"
+        end = "cancellation" if a.get("cancelled_at") else "now (not cancelled)"
+        self.summary.setText(
+            f"{a['policy_number']}: {_money(a.get('amount_due_minor'))} was due {a['due_date']}. "
+            f"From then to {end}: {a['payment_attempts']} payment event(s); a payment succeeded: {paid}. "
+            f"Times are {a['time_zone']}."
+        )
+        rows = [[e["local_time"].replace("T", " "), e["category"], e["what"], e["who"]] for e in a["events"]]
+        failed = {i for i, e in enumerate(a["events"]) if e["outcome"] != "success"}
+        self._fill(["Local time", "Kind", "What happened", "Who / how"], rows, failed)
+
+    def _show_charges(self, a: dict[str, Any]) -> None:
+        dupes = set(a.get("possible_duplicates") or [])
+        self.summary.setText(
+            f"{a['policy_number']}, {a['from']} to {a['to']}: {a['succeeded_count']} successful charge(s) "
+            f"totalling {_money(a['charged_minor'])}, refunded {_money(a['refunded_minor'])}. "
+            + (
+                "Possible duplicates are shown in red."
+                if dupes
+                else "No charge was taken twice for the same item."
+            )
+        )
+        rows = [
+            [
+                c["local_time"].replace("T", " "),
+                f"{c['kind'].replace('_', ' ')} · {c['status']}",
+                _money(c["amount_minor"])
+                + (f" (refunded {_money(c['refunded_minor'])})" if c["refunded_minor"] else ""),
+                c.get("stripe_payment_intent_id") or "—",
+                c.get("receipt_number") or "",
+            ]
+            for c in a["charges"]
+        ]
+        red = {i for i, c in enumerate(a["charges"]) if c["payment_id"] in dupes}
+        self._fill(["Local time", "Charge", "Amount", "Stripe PaymentIntent", "Receipt"], rows, red)

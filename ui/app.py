@@ -275,7 +275,22 @@ class PortalApp(QObject):
             return
         await window.aclose()
         window.hide()
+        await self._end_page_tasks()
         window.deleteLater()
+
+    async def _end_page_tasks(self) -> None:
+        """Cancel the pages' coroutines (loads, reloads) and wait until they have unwound.
+
+        Once their window is gone or the service stops, a page coroutine resumed later would
+        report a closed connection or touch deleted widgets. The controller's own tasks
+        (start-up, sign-out, the embedded service) are left alone.
+        """
+        current = asyncio.current_task()
+        pages = [t for t in asyncio.all_tasks() if t is not current and t not in self._tasks and not t.done()]
+        for task in pages:
+            task.cancel()
+        if pages:
+            await asyncio.wait(pages, timeout=5)
 
     def _session_ended(self, exc: ApiError) -> None:
         """The refresh token was refused (expired, revoked, replayed): back to sign-in."""

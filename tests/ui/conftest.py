@@ -91,7 +91,17 @@ def service_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     service.stop()
 
 
-def run(qtbot: Any, awaitable: Awaitable[T], timeout: int = 20_000) -> T:
+# Generous: a shared 2-core machine under a full parallel test load answers slowly, and a
+# wait that times out early fails a test for the wrong reason. A broken feature still fails.
+WAIT_MS = 30_000
+
+
+def wait_until(qtbot: Any, condition: Any, timeout: int = WAIT_MS) -> None:
+    """qtbot.waitUntil with the patient default above (pumps Qt and asyncio meanwhile)."""
+    qtbot.waitUntil(condition, timeout=timeout)
+
+
+def run(qtbot: Any, awaitable: Awaitable[T], timeout: int = 2 * WAIT_MS) -> T:
     """Run a coroutine on the session loop from a sync test, pumping Qt meanwhile."""
     task = asyncio.ensure_future(awaitable)
     qtbot.waitUntil(task.done, timeout=timeout)

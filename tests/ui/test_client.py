@@ -19,8 +19,8 @@ from ui.activity_model import ActivityTableModel
 
 @pytest.fixture(scope="module")
 def short_token_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A service whose access tokens expire after one second."""
-    settings = ServiceSettings(data_dir=tmp_path_factory.mktemp("short-tokens"), access_token_ttl_seconds=1)
+    """A service whose access tokens expire after three seconds."""
+    settings = ServiceSettings(data_dir=tmp_path_factory.mktemp("short-tokens"), access_token_ttl_seconds=3)
     service = EmbeddedService(settings)
     url = service.start()
     yield url
@@ -35,7 +35,7 @@ def test_expired_access_token_is_refreshed_and_the_rotation_reported(
 
     async def scenario() -> tuple[str, str, str]:
         pair = await client.sign_in("alex.morgan@example.com", PASSWORD)
-        await asyncio.sleep(2.1)  # the access token is now expired
+        await asyncio.sleep(4.2)  # the access token is now expired
         # Two calls at once: one refresh must serve both (a replayed refresh token would
         # revoke the whole session).
         first, second = await asyncio.gather(client.account(pair.user.accounts[0].id), client.me())
@@ -60,7 +60,7 @@ def test_live_feed_refreshes_an_expired_token_and_reports_states(
 
     async def scenario() -> list[AuditEvent]:
         pair = await client.sign_in("priya.shah@example.com", PASSWORD)
-        await asyncio.sleep(2.1)  # connect with an expired token: 4401, refresh, retry
+        await asyncio.sleep(4.2)  # connect with an expired token: 4401, refresh, retry
         events: list[AuditEvent] = []
 
         async def consume() -> None:
@@ -68,7 +68,7 @@ def test_live_feed_refreshes_an_expired_token_and_reports_states(
                 events.append(event)
 
         task = asyncio.ensure_future(consume())
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 30
         while LiveState.LIVE not in states and not task.done() and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         task.cancel()

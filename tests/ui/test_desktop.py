@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QLabel
 from portal_app.client import LiveState, PortalClient
 from portal_app.embedded import EmbeddedService
 from services.config import ServiceSettings
-from tests.ui.conftest import PASSWORD, run
+from tests.ui.conftest import PASSWORD, run, wait_until
 from tests.ui.memory_keyring import MemoryKeyring, PlaintextMemoryKeyring
 from ui.app import PortalApp
 
@@ -27,7 +27,7 @@ def service_name(server_key: str) -> str:
 
 def open_sign_in(qtbot: Any, app: PortalApp) -> Any:
     app.start()
-    qtbot.waitUntil(lambda: app.sign_in_window is not None and app.sign_in_window.isVisible())
+    wait_until(qtbot, lambda: app.sign_in_window is not None and app.sign_in_window.isVisible())
     window = app.sign_in_window
     assert window is not None
     return window
@@ -43,10 +43,10 @@ def sign_in(qtbot: Any, app: PortalApp, email: str, password: str, keep: bool = 
 
 
 def wait_for_overview(qtbot: Any, app: PortalApp, timeout: int = 30_000) -> Any:
-    qtbot.waitUntil(lambda: app.main_window is not None and app.main_window.isVisible(), timeout=timeout)
+    wait_until(qtbot, lambda: app.main_window is not None and app.main_window.isVisible(), timeout=timeout)
     view = app.main_window.account_view  # type: ignore[union-attr]
     assert view is not None
-    qtbot.waitUntil(lambda: view.overview is not None, timeout=timeout)
+    wait_until(qtbot, lambda: view.overview is not None, timeout=timeout)
     return view
 
 
@@ -80,7 +80,7 @@ def test_wrong_password_shows_the_inline_error(
 ) -> None:
     app = make_app(service_url, tmp_path)
     window = sign_in(qtbot, app, "jamie.morgan@example.com", "not-the-password")
-    qtbot.waitUntil(window.password_error.isVisible)
+    wait_until(qtbot, window.password_error.isVisible)
     assert "not right" in window.password_error.text()
     assert window.password.property("invalid") is True
     assert window.sign_in_button.isEnabled()
@@ -92,7 +92,7 @@ def test_client_side_validation_needs_no_round_trip(qtbot: Any, make_app: Any, t
     # A server that does not exist: a missing password must be caught before any request.
     app = make_app("http://127.0.0.1:9", tmp_path)
     window = sign_in(qtbot, app, "alex.morgan", "")
-    qtbot.waitUntil(window.email_error.isVisible)
+    wait_until(qtbot, window.email_error.isVisible)
     assert window.email_error.isVisible() and "name@example.com" in window.email_error.text()
     assert window.password_error.isVisible()
     assert not window.form_error.isVisible()
@@ -101,7 +101,7 @@ def test_client_side_validation_needs_no_round_trip(qtbot: Any, make_app: Any, t
 def test_unreachable_service_offers_retry(qtbot: Any, make_app: Any, tmp_path: Path) -> None:
     app = make_app("http://127.0.0.1:9", tmp_path)  # nothing listens on the discard port
     window = sign_in(qtbot, app, ALEX, PASSWORD)
-    qtbot.waitUntil(window.form_error.isVisible, timeout=20_000)
+    wait_until(qtbot, window.form_error.isVisible)
     assert "can't reach" in window.form_error_label.text()
     assert window.retry_button.isVisible()
     attempts: list[str] = []
@@ -114,8 +114,8 @@ def test_unreachable_service_offers_retry(qtbot: Any, make_app: Any, tmp_path: P
     window._on_submit = counting_submit
     qtbot.mouseClick(window.retry_button, Qt.MouseButton.LeftButton)
     # Retry really tries again: a second attempt, which fails the same way
-    qtbot.waitUntil(lambda: attempts == [ALEX] and not window.busy_box.isVisible())
-    qtbot.waitUntil(window.form_error.isVisible)
+    wait_until(qtbot, lambda: attempts == [ALEX] and not window.busy_box.isVisible())
+    wait_until(qtbot, window.form_error.isVisible)
     assert window.retry_button.isVisible()
     assert app.main_window is None
 
@@ -129,14 +129,14 @@ def test_agent_change_appears_in_the_open_activity_page(
     view = wait_for_overview(qtbot, app)
     qtbot.keyClick(app.main_window, Qt.Key.Key_7, Qt.KeyboardModifier.ControlModifier)
     assert view.current_page() == "activity"
-    qtbot.waitUntil(lambda: view.feed_state is LiveState.LIVE, timeout=15_000)
+    wait_until(qtbot, lambda: view.feed_state is LiveState.LIVE)
     indicator = app.main_window.feed_indicator  # type: ignore[union-attr]
     assert indicator.property("state") == "live" and "Live" in indicator.text()
     model = view.activity_page.model
     last_seen = model.last_seq
 
     # When an agent, on another client, opens the account and changes the phone number
-    with httpx.Client(base_url=f"{service_url}/api/v1", timeout=10) as agent:
+    with httpx.Client(base_url=f"{service_url}/api/v1", timeout=30) as agent:
         tokens = agent.post(
             "/auth/sign-in", json={"email": "agent@portal.example", "password": PASSWORD}
         ).json()
@@ -160,7 +160,7 @@ def test_agent_change_appears_in_the_open_activity_page(
             rows.setdefault(event.action, row)
         return rows
 
-    qtbot.waitUntil(lambda: {"account.viewed", "holder.contact_updated"} <= new_rows().keys(), timeout=10_000)
+    wait_until(qtbot, lambda: {"account.viewed", "holder.contact_updated"} <= new_rows().keys())
     rows = new_rows()
     assert rows["holder.contact_updated"] < rows["account.viewed"]
     row = rows["holder.contact_updated"]
@@ -169,7 +169,8 @@ def test_agent_change_appears_in_the_open_activity_page(
     assert "agent" in model.data(model.index(row, 1))
     assert model.data(model.index(row, 2)) == "Call centre"
     # And the overview picks up the new contact details by itself
-    qtbot.waitUntil(
+    wait_until(
+        qtbot,
         lambda: (
             view.overview is not None and any(h.phone == "+1 312 555 0177" for h in view.overview.holders)
         ),
@@ -241,13 +242,13 @@ def test_sign_out_clears_the_keyring_and_returns_to_sign_in(
 
     qtbot.mouseClick(app.main_window.sign_out_button, Qt.MouseButton.LeftButton)  # type: ignore[union-attr]
 
-    qtbot.waitUntil(lambda: app.main_window is None and app.sign_in_window.isVisible())  # type: ignore[union-attr]
+    wait_until(qtbot, lambda: app.main_window is None and app.sign_in_window.isVisible())  # type: ignore[union-attr]
     assert memory_keyring.secrets == {}
     assert app.sign_in_window.email.text() == ALEX  # type: ignore[union-attr]
     assert app.sign_in_window.password.text() == ""  # type: ignore[union-attr]
     # And the service no longer honours the old refresh token
     client = PortalClient(service_url)
-    qtbot.waitUntil(lambda: app.sign_out_task is not None and app.sign_out_task.done())
+    wait_until(qtbot, lambda: app.sign_out_task is not None and app.sign_out_task.done())
 
     async def try_refresh() -> str:
         try:
@@ -274,13 +275,14 @@ def test_activity_resumes_from_the_last_seq_after_the_service_drops(
         sign_in(qtbot, app, ALEX, PASSWORD)
         view = wait_for_overview(qtbot, app)
         view.show_page("activity")
-        qtbot.waitUntil(lambda: view.feed_state is LiveState.LIVE, timeout=15_000)
+        wait_until(qtbot, lambda: view.feed_state is LiveState.LIVE)
         model = view.activity_page.model
         seen_before = model.last_seq
 
         # When the service goes away, the indicator says so
         run(qtbot, asyncio.to_thread(service.stop), timeout=30_000)
-        qtbot.waitUntil(
+        wait_until(
+            qtbot,
             lambda: view.feed_state in (LiveState.RECONNECTING, LiveState.OFFLINE),
             timeout=15_000,
         )
@@ -289,20 +291,30 @@ def test_activity_resumes_from_the_last_seq_after_the_service_drops(
         # And when it comes back on the same address, the feed reconnects by itself
         service = EmbeddedService(settings, port=port)
         run(qtbot, asyncio.to_thread(service.start), timeout=60_000)
-        qtbot.waitUntil(lambda: view.feed_state is LiveState.LIVE, timeout=30_000)
-        with httpx.Client(base_url=f"{url}/api/v1", timeout=10) as agent:
+        wait_until(qtbot, lambda: view.feed_state is LiveState.LIVE, timeout=30_000)
+        with httpx.Client(base_url=f"{url}/api/v1", timeout=30) as agent:
             tokens = agent.post(
                 "/auth/sign-in", json={"email": "agent@portal.example", "password": PASSWORD}
             ).json()
             auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+            reconnected_at = model.last_seq
             assert agent.get(f"/accounts/{view.account_id}", headers=auth).status_code == 200
-            qtbot.waitUntil(lambda: model.event_at(0).action == "account.viewed", timeout=10_000)
+            wait_until(
+                qtbot,
+                lambda: any(
+                    model.event_at(r).action == "account.viewed" and model.event_at(r).seq > reconnected_at
+                    for r in range(model.rowCount())
+                ),
+            )
             # Then it resumed from the last seq: every event exactly once, none missing
             page = agent.get(
                 f"/accounts/{view.account_id}/events", params={"limit": 500}, headers=auth
             ).json()
+        assert not page["has_more"]
+        page_seqs = [e["seq"] for e in page["events"]]
+        wait_until(qtbot, lambda: model.last_seq >= page_seqs[-1])
         model_seqs = [model.event_at(r).seq for r in range(model.total - 1, -1, -1)]
-        assert model_seqs == [e["seq"] for e in page["events"]]
+        assert [seq for seq in model_seqs if seq <= page_seqs[-1]] == page_seqs
         assert model.last_seq > seen_before
     finally:
         run(qtbot, app.shutdown(), timeout=30_000)
@@ -320,9 +332,8 @@ def test_overview_words_the_alerts_that_need_attention(
     shown = " | ".join(texts(view.overview_page))
     assert "Payment past due on" in shown and "is overdue" in shown
     assert "Renters insurance" in shown
-    # The Payments page shows the same debt per policy, in red
-    view.show_page("payments")
+    # The policy card shows the debt itself, in the danger colour
     assert any(
-        label.property("role") == "value-danger" and label.text() != "$0.00"
-        for label in view.payments_page.findChildren(QLabel)
+        label.property("role") == "value-danger" and label.text() not in {"", "$0.00"}
+        for label in view.overview_page.findChildren(QLabel)
     )

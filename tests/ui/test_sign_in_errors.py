@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 
 from portal_app.embedded import EmbeddedService
 from services.config import ServiceSettings
-from tests.ui.conftest import PASSWORD
+from tests.ui.conftest import PASSWORD, wait_until
 from ui.app import PortalApp
 
 
@@ -37,13 +37,13 @@ def locking_service(tmp_path: Path) -> Iterator[str]:
 def attempt(qtbot: Any, app: PortalApp, email: str, password: str) -> Any:
     if app.sign_in_window is None:
         app.start()
-        qtbot.waitUntil(lambda: app.sign_in_window is not None and app.sign_in_window.isVisible())
+        wait_until(qtbot, lambda: app.sign_in_window is not None and app.sign_in_window.isVisible())
     window = app.sign_in_window
     assert window is not None
     window.email.setText(email)
     window.password.setText(password)
     qtbot.mouseClick(window.sign_in_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not window.busy_box.isVisible(), timeout=20_000)
+    wait_until(qtbot, lambda: not window.busy_box.isVisible())
     return window
 
 
@@ -52,11 +52,11 @@ def test_throttled_sign_in_shows_the_wait_and_holds_the_button(
 ) -> None:
     app = make_app(throttling_service, tmp_path)
     window = attempt(qtbot, app, "priya.shah@example.com", "wrong-1")
-    qtbot.waitUntil(window.password_error.isVisible)
+    wait_until(qtbot, window.password_error.isVisible)
 
     # Even the right password must wait now: the service refuses before checking it
     window = attempt(qtbot, app, "priya.shah@example.com", PASSWORD)
-    qtbot.waitUntil(window.form_error.isVisible)
+    wait_until(qtbot, window.form_error.isVisible)
     text = window.form_error_label.text()
     assert text.startswith("Too many attempts. Please wait ") and "second" in text
     assert not window.sign_in_button.isEnabled()
@@ -69,7 +69,7 @@ def test_locked_sign_in_says_for_how_long(
 ) -> None:
     app = make_app(locking_service, tmp_path)
     window = attempt(qtbot, app, "jamie.morgan@example.com", "wrong-1")
-    qtbot.waitUntil(window.form_error.isVisible)
+    wait_until(qtbot, window.form_error.isVisible)
     text = window.form_error_label.text()
     assert "locked" in text and "15 minutes" in text
     assert not window.sign_in_button.isEnabled()

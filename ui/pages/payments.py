@@ -8,7 +8,9 @@ publishable key the service hands out; the card number never goes to Portal.
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
 
@@ -149,6 +151,21 @@ def _field(caption: str, widget: QWidget, error: QWidget | None = None) -> QVBox
     return box
 
 
+def _guarded(fn: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """A call that finishes after its page was closed has nothing left to show: drop it."""
+
+    @functools.wraps(fn)
+    async def run(self: PaymentsPage, *args: object) -> None:
+        try:
+            await fn(self, *args)
+        except (RuntimeError, PortalError):
+            # Widgets deleted under a late answer (the window closed): nothing to show it on.
+            if shiboken6.isValid(self) and shiboken6.isValid(self.progress) and self.window().isVisible():
+                raise
+
+    return run
+
+
 def _error_label() -> QWidget:
     err = label("", "field-error", wrap=True)
     err.setVisible(False)
@@ -190,6 +207,7 @@ class PaymentsPage(Page):
         self.data: PaymentsOverview | None = None
         self.config: PaymentsConfig | None = None
         self.last_payment: PaymentRow | None = None
+        self.receipts_dir: Path | None = None  # None: the user's Downloads folder
         self._busy = 0
         self._pending_pay: tuple[str, str, int | None] | None = None
         self.setStyleSheet(LOCAL_STYLE)
@@ -363,6 +381,7 @@ class PaymentsPage(Page):
         self.reload()
 
     @qasync.asyncSlot()
+    @_guarded
     async def reload(self) -> None:
         if self.client is None or not self.account_id:
             return
@@ -381,6 +400,8 @@ class PaymentsPage(Page):
     def show_payments(self, data: PaymentsOverview) -> None:
         if not shiboken6.isValid(self.progress):
             return
+        if data == self.data:
+            return  # nothing changed: keep whatever the user is in the middle of
         self.data = data
         clear_layout(self.notice)
         self._fill_pay_form(data)
@@ -391,6 +412,8 @@ class PaymentsPage(Page):
         self.loaded.emit(data)
 
     def _notice(self, severity: str, headline: str, text: str = "") -> None:
+        if not shiboken6.isValid(self.progress):
+            return
         clear_layout(self.notice)
         self.notice.addWidget(Banner(severity, headline, text))
 
@@ -425,7 +448,8 @@ class PaymentsPage(Page):
         has_cards = bool(data.methods)
         self.pay_button.setEnabled(has_cards)
         self.schedule_button.setEnabled(has_cards)
-        _show_error(self.card_error, "" if has_cards else "Add a card below to pay.")
+        if not has_cards:
+            _show_error(self.card_error, "Add a card below to pay.")
         self._update_pay_hint()
 
     def _policy(self, policy_id: str | None) -> PolicyBilling | None:
@@ -464,6 +488,8 @@ class PaymentsPage(Page):
         return True, amount
 
     def _ask_confirmation(self) -> None:
+        _show_error(self.card_error, "")
+        clear_layout(self.pay_result)
         p = self._policy(self.pay_policy.currentData())
         method_id = self.pay_card.currentData()
         if p is None or not method_id:
@@ -486,6 +512,7 @@ class PaymentsPage(Page):
         self.confirm_button.setFocus()
 
     @qasync.asyncSlot()
+    @_guarded
     async def confirm_payment(self) -> None:
         if self._pending_pay is None or self.client is None:
             return
@@ -506,8 +533,8 @@ class PaymentsPage(Page):
                 else self.amount_error
             )
             _show_error(target, _message(exc))
-            self.actionFinished.emit(getattr(exc, "code", "error"))
             await self._refresh()
+            self.actionFinished.emit(getattr(exc, "code", "error"))
             return
         finally:
             self._set_busy(-1)
@@ -543,10 +570,11 @@ class PaymentsPage(Page):
                     wrap=True,
                 )
             )
-        self.actionFinished.emit("paid")
         await self._refresh()
+        self.actionFinished.emit("paid")
 
     @qasync.asyncSlot()
+    @_guarded
     async def schedule_payment(self) -> None:
         if self.client is None:
             return
@@ -577,8 +605,8 @@ class PaymentsPage(Page):
             return
         finally:
             self._set_busy(-1)
-        self.actionFinished.emit("scheduled")
         await self._refresh()
+        self.actionFinished.emit("scheduled")
 
     async def _refresh(self) -> None:
         if self.client is None:
@@ -776,6 +804,7 @@ class PaymentsPage(Page):
         return card
 
     @qasync.asyncSlot()
+    @_guarded
     async def turn_on_autopay(self, policy_id: str, method_id: str, text: str, error: QWidget) -> None:
         if self.client is None:
             return
@@ -791,10 +820,11 @@ class PaymentsPage(Page):
             return
         finally:
             self._set_busy(-1)
-        self.actionFinished.emit("autopay_on")
         await self._refresh()
+        self.actionFinished.emit("autopay_on")
 
     @qasync.asyncSlot()
+    @_guarded
     async def turn_off_autopay(self, policy_id: str) -> None:
         if self.client is None:
             return
@@ -806,10 +836,11 @@ class PaymentsPage(Page):
             return
         finally:
             self._set_busy(-1)
-        self.actionFinished.emit("autopay_off")
         await self._refresh()
+        self.actionFinished.emit("autopay_off")
 
     @qasync.asyncSlot()
+    @_guarded
     async def change_day(self, policy_id: str, day: int, error: QWidget) -> None:
         if self.client is None:
             return
@@ -826,8 +857,8 @@ class PaymentsPage(Page):
             return
         finally:
             self._set_busy(-1)
-        self.actionFinished.emit(f"day_changed:{moved}")
         await self._refresh()
+        self.actionFinished.emit(f"day_changed:{moved}")
 
     # --- cards -------------------------------------------------------------------------------
 
@@ -867,6 +898,7 @@ class PaymentsPage(Page):
             self.cards_rows.addLayout(box)
 
     @qasync.asyncSlot()
+    @_guarded
     async def add_card(self) -> None:
         if self.client is None:
             return
@@ -917,10 +949,11 @@ class PaymentsPage(Page):
         for w in (self.card_number, self.card_expiry, self.card_cvc):
             w.clear()
         self.card_default.setChecked(False)
-        self.actionFinished.emit("card_added")
         await self._refresh()
+        self.actionFinished.emit("card_added")
 
     @qasync.asyncSlot()
+    @_guarded
     async def make_default(self, method_id: str) -> None:
         if self.client is None:
             return
@@ -935,6 +968,7 @@ class PaymentsPage(Page):
         await self._refresh()
 
     @qasync.asyncSlot()
+    @_guarded
     async def remove_card(self, method_id: str, error: QWidget) -> None:
         if self.client is None:
             return
@@ -947,8 +981,8 @@ class PaymentsPage(Page):
             return
         finally:
             self._set_busy(-1)
-        self.actionFinished.emit("card_removed")
         await self._refresh()
+        self.actionFinished.emit("card_removed")
 
     # --- scheduled payments ------------------------------------------------------------------
 
@@ -997,6 +1031,7 @@ class PaymentsPage(Page):
         return box
 
     @qasync.asyncSlot()
+    @_guarded
     async def edit_scheduled(self, scheduled_id: str, qd: QDate, amount_text: str, error: QWidget) -> None:
         if self.client is None:
             return
@@ -1014,10 +1049,11 @@ class PaymentsPage(Page):
             return
         finally:
             self._set_busy(-1)
-        self.actionFinished.emit("scheduled_updated")
         await self._refresh()
+        self.actionFinished.emit("scheduled_updated")
 
     @qasync.asyncSlot()
+    @_guarded
     async def cancel_scheduled(self, scheduled_id: str, error: QWidget) -> None:
         if self.client is None:
             return
@@ -1029,8 +1065,8 @@ class PaymentsPage(Page):
             return
         finally:
             self._set_busy(-1)
-        self.actionFinished.emit("scheduled_canceled")
         await self._refresh()
+        self.actionFinished.emit("scheduled_canceled")
 
     # --- history -----------------------------------------------------------------------------
 
@@ -1068,6 +1104,7 @@ class PaymentsPage(Page):
         self.history.horizontalHeader().setStretchLastSection(True)
 
     @qasync.asyncSlot()
+    @_guarded
     async def save_receipt(self, payment_id: str, number: str) -> None:
         if self.client is None:
             return
@@ -1079,7 +1116,7 @@ class PaymentsPage(Page):
             return
         finally:
             self._set_busy(-1)
-        folder = Path(
+        folder = self.receipts_dir or Path(
             QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DownloadLocation) or "."
         )
         path = folder / f"receipt-{number}.pdf"

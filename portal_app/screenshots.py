@@ -112,7 +112,25 @@ async def _shoot(out: Path, data_dir: Path) -> None:
         _save(main, out / "overview.png")
         for key in ("policies", "documents", "idcards", "payments", "claims", "activity", "help"):
             view.show_page(key)
+            if key == "activity":
+                # The agent acts again while Alex watches: their change lands at the top live.
+                seen = view.activity_page.model.last_seq
+                agent = PortalClient(base)
+                await agent.sign_in("agent@portal.example", PASSWORD)
+                await agent.account(view.account_id)
+                await agent.update_holder_contact(view.account_id, holder.id, phone="+1 312 555 0142")
+                await agent.aclose()
+                model = view.activity_page.model
+                await _until(
+                    lambda m=model, s=seen: (
+                        m.last_seq > s and m.event_at(0).action == "holder.contact_updated"
+                    ),
+                    20,
+                    "the agent's change in Activity",
+                )
             await _settle(0.3)
+            # Let a reload triggered by the live feed finish: no progress bar in the picture.
+            await _until(lambda: not view.progress.isVisible(), 20, "the page to settle")
             _save(main, out / f"{key}.png")
 
         # Policies, documents and ID cards (issue 4): wait for their own data, then shoot again.
@@ -150,6 +168,31 @@ async def _shoot(out: Path, data_dir: Path) -> None:
         await _until(lambda: bool(view.idcards_page.cards), 20, "the ID cards")
         await _settle()
         _save(main, out / "idcards.png")
+        # Payments (issue 5): the demo Visa is added by the in-process job runner.
+        view.show_page("payments")
+        pay = view.payments_page
+        await _until(lambda: pay.data is not None and bool(pay.data.methods), 90, "the payments data")
+        await _until(lambda: pay._busy == 0, 20, "the payments page to settle")
+        await _settle(0.8)
+        _save(main, out / "payments.png")
+        pay.pay_full.setChecked(False)
+        pay.pay_amount.setText("99999")
+        pay._ask_confirmation()
+        await _settle(0.3)
+        _save(main, out / "payments-inline-error.png")
+        pay.pay_amount.setText("25.00")
+        pay._ask_confirmation()
+        await _settle(0.3)
+        _save(main, out / "payments-confirm.png")
+        pay.confirm_payment()
+        await _until(lambda: pay.last_payment is not None, 30, "the payment")
+        await _settle(2.5)
+        await _until(lambda: pay._busy == 0, 20, "the refresh after paying")
+        await _settle(0.5)
+        _save(main, out / "payments-paid.png")
+        pay.verticalScrollBar().setValue(pay.verticalScrollBar().maximum())
+        await _settle(0.4)
+        _save(main, out / "payments-cards-history.png")
     finally:
         await controller.shutdown()
 

@@ -36,12 +36,13 @@ from portal_app.client import (
 from ui import theme
 from ui.pages.activity import ActivityPage
 from ui.pages.cases import CasesPage
+from ui.pages.claims import ClaimsPage
 from ui.pages.documents import DocumentsPage
 from ui.pages.help import HelpPage
 from ui.pages.idcards import IdCardsPage
 from ui.pages.overview import OverviewPage
 from ui.pages.payments import PaymentsPage
-from ui.pages.policies import ClaimsPage, PoliciesPage
+from ui.pages.policies import PoliciesPage
 from ui.widgets import label
 
 # (key, label, icon) in navigation order; Ctrl+1..9 follow this order.
@@ -146,7 +147,7 @@ class AccountView(QWidget):
         self.idcards_page = IdCardsPage(client, account_id, data_dir=data_dir)
         self.policies_page.documentsRequested.connect(self.show_policy_documents)
         self.payments_page = PaymentsPage(client, account_id)
-        self.claims_page = ClaimsPage()
+        self.claims_page = ClaimsPage(client, account_id, data_dir=data_dir)
         self.cases_page = CasesPage(client, account_id)
         self.activity_page = ActivityPage()
         self.help_page = HelpPage()
@@ -209,6 +210,7 @@ class AccountView(QWidget):
             self._feed_task = asyncio.ensure_future(self._run_feed())
 
     def stop(self) -> None:
+        self.claims_page.shutdown()  # uploads stop; the journal offers Retry next time
         self.documents_page.shutdown()
         self.idcards_page.shutdown()
         self._flush_timer.stop()

@@ -238,7 +238,7 @@ class PortalApp(QObject):
 
     def _open_main(self, client: PortalClient, me: Me) -> None:
         self._ending_session = False
-        window = MainWindow(client, me, server_label=self.server_label)
+        window = MainWindow(client, me, server_label=self.server_label, data_dir=self.data_dir)
         window.signOutRequested.connect(self.sign_out)
         window.sessionProblem.connect(self._session_ended)
         window.closed.connect(self._closed.set)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -37,9 +39,12 @@ class MainWindow(QMainWindow):
     closed = Signal()  # the user closed the window (Ctrl+Q, the title bar): quit the app
     sessionProblem = Signal(object)  # PortalError the controller should handle (session ended)
 
-    def __init__(self, client: PortalClient, me: Me, *, server_label: str = "") -> None:
+    def __init__(
+        self, client: PortalClient, me: Me, *, server_label: str = "", data_dir: Path | None = None
+    ) -> None:
         super().__init__()
         self.client = client
+        self.data_dir = data_dir  # where pages keep local state (claim drafts, upload journal)
         self.me = me
         self.account_view: AccountView | None = None
         self.setWindowTitle("Portal")
@@ -150,7 +155,7 @@ class MainWindow(QMainWindow):
             self.body.removeWidget(self.account_view)
             self.account_view.deleteLater()
         first_name = (self.me.full_name or "").split(" ")[0]
-        view = AccountView(self.client, account_id, first_name=first_name)
+        view = AccountView(self.client, account_id, first_name=first_name, data_dir=self.data_dir)
         view.feedStateChanged.connect(self._set_feed_state)
         view.overviewLoaded.connect(lambda ov: self.account_label.setText(ov.name))
         view.loadFailed.connect(self._on_load_failed)

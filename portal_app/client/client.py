@@ -8,6 +8,7 @@ import json
 import random
 from collections.abc import AsyncIterator, Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -19,6 +20,8 @@ from portal_app.client.models import (
     AccountNote,
     AccountOverview,
     BranchVerification,
+    Claim,
+    ClaimPhoto,
     CustomerHit,
     DocumentInfo,
     EventsPage,
@@ -541,6 +544,112 @@ class PortalClient:
 
     async def audit_public_key(self) -> dict[str, Any]:
         return dict((await self._send("GET", "/audit/public-key")).json())
+
+    # --- claims ----------------------------------------------------------------------------
+
+    async def file_claim(self, **fields: Any) -> Claim:
+        """POST /claims: first notice of loss; the answer carries the claim number at once."""
+        response = await self._authed("POST", "/claims", body=fields)
+        return Claim.from_json(response.json())
+
+    async def claims(self, account_id: str) -> list[Claim]:
+        response = await self._authed("GET", "/claims", params={"account_id": account_id})
+        return [Claim.from_json(c) for c in response.json().get("claims") or []]
+
+    async def claim(self, claim_id: str) -> Claim:
+        response = await self._authed("GET", f"/claims/{quote(claim_id, safe='')}")
+        return Claim.from_json(response.json())
+
+    async def claim_queue(self, *, overdue_only: bool = False) -> list[Claim]:
+        """Open claims for adjusters, overdue first."""
+        response = await self._authed(
+            "GET", "/claims/queue", params={"overdue_only": "true" if overdue_only else "false"}
+        )
+        return [Claim.from_json(c) for c in response.json().get("claims") or []]
+
+    async def move_claim(
+        self, claim_id: str, action: str, *, note: str = "", amount_minor: int | None = None
+    ) -> Claim:
+        """POST /claims/{id}/transitions (acknowledge, start_review, request_info, respond, ...)."""
+        body: dict[str, Any] = {"action": action, "note": note}
+        if amount_minor is not None:
+            body["amount_minor"] = amount_minor
+        response = await self._authed("POST", f"/claims/{quote(claim_id, safe='')}/transitions", body=body)
+        return Claim.from_json(response.json())
+
+    async def claim_photos(self, claim_id: str) -> list[ClaimPhoto]:
+        response = await self._authed("GET", f"/claims/{quote(claim_id, safe='')}/photos")
+        return [ClaimPhoto.from_json(p) for p in response.json().get("photos") or []]
+
+    async def claim_photo_content(self, claim_id: str, photo_id: str, rendition: str = "display") -> bytes:
+        response = await self._authed(
+            "GET",
+            f"/claims/{quote(claim_id, safe='')}/photos/{quote(photo_id, safe='')}/content",
+            params={"rendition": rendition},
+        )
+        return response.content
+
+    async def upload_claim_photo(
+        self,
+        claim_id: str,
+        path: Path,
+        *,
+        filename: str | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+        chunk_size: int = 512 * 1024,
+    ) -> ClaimPhoto:
+        """Stream a photo file to the claim; `on_progress(sent, total)` runs after each chunk.
+
+        The file is read chunk by chunk in a worker thread, so a 25 MB photo never sits whole in
+        memory and the loop (the Qt thread) never waits on the disk. Cancel the awaiting task to
+        abort: the connection is dropped and the service keeps nothing.
+        """
+        size = (await asyncio.to_thread(path.stat)).st_size
+
+        async def body() -> AsyncIterator[bytes]:
+            fh = await asyncio.to_thread(path.open, "rb")
+            try:
+                sent = 0
+                while sent < size:
+                    chunk = await asyncio.to_thread(fh.read, min(chunk_size, size - sent))
+                    if not chunk:
+                        break
+                    sent += len(chunk)
+                    yield chunk
+                    if on_progress is not None:
+                        on_progress(sent, size)
+            finally:
+                await asyncio.to_thread(fh.close)
+
+        url = f"/claims/uploads/{quote(claim_id, safe='')}"
+        stale: str | None = None
+        for _attempt in range(2):
+            token = await self._access() if stale is None else await self._refresh_after(stale)
+            try:
+                response = await self._http.post(
+                    url,
+                    params={"filename": filename or path.name},
+                    content=body(),
+                    headers={
+                        "Authorization": f"Bearer {token}",
+                        "Content-Type": "application/octet-stream",
+                        "Content-Length": str(size),
+                    },
+                    timeout=httpx.Timeout(120.0, connect=10.0),
+                )
+            except httpx.TransportError as exc:
+                raise ServiceUnreachable(self._base_url, str(exc) or type(exc).__name__) from exc
+            if response.status_code < 400:
+                return ClaimPhoto.from_json(response.json())
+            try:
+                problem = response.json()
+            except ValueError:
+                problem = response.text
+            error = ApiError.from_problem(response.status_code, problem)
+            if error.code != "auth.token_expired" or stale is not None or self._refresh_token is None:
+                raise error
+            stale = token  # the access token expired mid-session: refresh once and send again
+        raise ApiError(code="auth.token_expired", status=401, detail="Your session has ended.")
 
     # --- live change feed ------------------------------------------------------------------
 

@@ -526,6 +526,168 @@ class Health:
         )
 
 
+# --- claims (docs/API.md "Claims") ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClaimStep:
+    """One entry on a claim's timeline: a status reached (`kind` "status") or the customer's answer."""
+
+    kind: str
+    status: str
+    occurred_at: datetime | None
+    actor_name: str
+    actor_role: str
+    channel: str
+    note: str
+    amount_minor: int | None
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> ClaimStep:
+        amount = d.get("amount_minor")
+        return cls(
+            kind=str(d.get("kind") or "status"),
+            status=str(d.get("status") or ""),
+            occurred_at=_dt(d.get("occurred_at")),
+            actor_name=str(d.get("actor_name") or ""),
+            actor_role=str(d.get("actor_role") or ""),
+            channel=str(d.get("channel") or ""),
+            note=str(d.get("note") or ""),
+            amount_minor=int(amount) if amount is not None else None,
+        )
+
+
+@dataclass(frozen=True)
+class ClaimCommitment:
+    """A service commitment (acknowledge, review): promised-by date and whether it was kept."""
+
+    step: str
+    due_date: date | None
+    due_at: datetime | None
+    done_at: datetime | None
+    overdue: bool
+    late: bool
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> ClaimCommitment:
+        return cls(
+            step=str(d.get("step") or ""),
+            due_date=_date(d.get("due_date")),
+            due_at=_dt(d.get("due_at")),
+            done_at=_dt(d.get("done_at")),
+            overdue=bool(d.get("overdue")),
+            late=bool(d.get("late")),
+        )
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    number: str
+    account_id: str
+    policy_id: str
+    policy_number: str
+    product_line: str
+    time_zone: str
+    status: str
+    loss_type: str
+    loss_at: datetime | None
+    location: str
+    description: str
+    vehicle: str
+    other_parties: str
+    police_report: str
+    injuries: bool
+    injury_details: str
+    outside_term: bool
+    policy_effective_date: date | None
+    policy_expiry_date: date | None
+    submitted_at: datetime | None
+    currency: str
+    approved_minor: int | None
+    decision_reason: str
+    info_request: str
+    photo_count: int
+    sla: list[ClaimCommitment]
+    overdue: bool
+    next_step_code: str
+    next_step_by: str
+    next_step_due: date | None
+    can_adjust: bool
+    allowed_actions: list[str]
+    timeline: list[ClaimStep]
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Claim:
+        nxt = d.get("next_step") or {}
+        approved = d.get("approved_minor")
+        return cls(
+            id=str(d["id"]),
+            number=str(d.get("number") or ""),
+            account_id=str(d.get("account_id") or ""),
+            policy_id=str(d.get("policy_id") or ""),
+            policy_number=str(d.get("policy_number") or ""),
+            product_line=str(d.get("product_line") or ""),
+            time_zone=str(d.get("time_zone") or "UTC"),
+            status=str(d.get("status") or ""),
+            loss_type=str(d.get("loss_type") or ""),
+            loss_at=_dt(d.get("loss_at")),
+            location=str(d.get("location") or ""),
+            description=str(d.get("description") or ""),
+            vehicle=str(d.get("vehicle") or ""),
+            other_parties=str(d.get("other_parties") or ""),
+            police_report=str(d.get("police_report") or ""),
+            injuries=bool(d.get("injuries")),
+            injury_details=str(d.get("injury_details") or ""),
+            outside_term=bool(d.get("outside_term")),
+            policy_effective_date=_date(d.get("policy_effective_date")),
+            policy_expiry_date=_date(d.get("policy_expiry_date")),
+            submitted_at=_dt(d.get("submitted_at")),
+            currency=str(d.get("currency") or "USD"),
+            approved_minor=int(approved) if approved is not None else None,
+            decision_reason=str(d.get("decision_reason") or ""),
+            info_request=str(d.get("info_request") or ""),
+            photo_count=int(d.get("photo_count") or 0),
+            sla=[ClaimCommitment.from_json(s) for s in d.get("sla") or []],
+            overdue=bool(d.get("overdue")),
+            next_step_code=str(nxt.get("code") or "none"),
+            next_step_by=str(nxt.get("by") or ""),
+            next_step_due=_date(nxt.get("due_date")),
+            can_adjust=bool(d.get("can_adjust")),
+            allowed_actions=[str(a) for a in d.get("allowed_actions") or []],
+            timeline=[ClaimStep.from_json(s) for s in d.get("timeline") or []],
+        )
+
+
+@dataclass(frozen=True)
+class ClaimPhoto:
+    id: str
+    claim_id: str
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    width: int
+    height: int
+    captured_at: str | None
+    uploaded_at: datetime | None
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> ClaimPhoto:
+        return cls(
+            id=str(d["id"]),
+            claim_id=str(d.get("claim_id") or ""),
+            filename=str(d.get("filename") or ""),
+            content_type=str(d.get("content_type") or ""),
+            size_bytes=int(d.get("size_bytes") or 0),
+            sha256=str(d.get("sha256") or ""),
+            width=int(d.get("width") or 0),
+            height=int(d.get("height") or 0),
+            captured_at=_opt_str(d.get("captured_at")),
+            uploaded_at=_dt(d.get("uploaded_at")),
+        )
+
+
 # --- payments (docs/API.md "Payments") -------------------------------------------------------
 
 

@@ -97,7 +97,6 @@ class ClaimPhoto(Base):
     # EXIF DateTimeOriginal as the camera wrote it (a local wall time, zone often unknown),
     # plus its offset when the camera recorded one.
     captured_at: Mapped[str | None] = mapped_column(String(40), default=None)
-    display_sha256: Mapped[str] = mapped_column(String(64))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     uploaded_by: Mapped[str | None] = mapped_column(String(40), default=None)
 

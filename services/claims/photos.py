@@ -3,34 +3,42 @@
 Layout under the service's data dir (`claim-photos/`):
     tmp/                    uploads being received (removed on any refusal or disconnect)
     originals/ab/<sha256>   the bytes exactly as uploaded: the evidence the audit trail hashes
-    display/ab/<sha256>     a JPEG rendition, EXIF orientation applied, metadata stripped
+    display/ab/<sha256>     a JPEG rendition of that original (named by the original's hash),
+                            EXIF orientation applied, metadata stripped
 
-Threading rule: `receive` is a coroutine for the server's event loop; `inspect`, `commit`,
-`discard` and `path_of` are blocking and run in worker threads. Decoding is serialised by a
-semaphore so several large uploads at once cost the memory of one decode, not of all of them.
+Threading rule: `receive` is a coroutine for the server's event loop (its hashing and writes hop
+to worker threads); `inspect`, `commit`, `ensure_display` and `discard` block and run in worker
+threads. Full decodes are serialised by a semaphore and the display renditions are made by one
+background worker, so several large uploads at once cost the memory of one decode at most.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
+import logging
 import os
 import re
 import secrets
+import struct
 import threading
 import unicodedata
 import warnings
 from collections.abc import AsyncIterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
-from PIL import Image, ImageFile, ImageOps
+from PIL import Image, ImageFile
 
 from services.errors import DomainError, Invalid
 
 # Content types by the format Pillow detects from the bytes (never from the file name).
 ACCEPTED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "HEIF": "image/heif"}
 DISPLAY_EDGE = 1600
+DRAFT_EDGE = 1024
 DISPLAY_QUALITY = 85
 _EXIF_IFD = 0x8769
 _DATETIME_ORIGINAL = 36867
@@ -38,6 +46,18 @@ _OFFSET_TIME_ORIGINAL = 36881
 _DATETIME = 306
 _EXIF_TIME = re.compile(r"^(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})$")
 _OFFSET = re.compile(r"^[+-]\d{2}:\d{2}$")
+
+_ORIENTATION = 0x0112
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+log = logging.getLogger(__name__)
 
 _heif_registered = False
 _heif_lock = threading.Lock()
@@ -94,18 +114,30 @@ class Inspected:
     width: int
     height: int
     captured_at: str | None
-    display_tmp: Path
-    display_sha256: str
+
+
+# Bytes handed to a worker thread at a time while receiving: large enough that the hop costs
+# nothing, small enough that four uploads at once hold only a few MB between them.
+WRITE_BATCH = 1 << 20
+TAIL_BLOCK = 1 << 16
 
 
 class PhotoStore:
-    """Receives, checks and keeps claim photos under `root`. Safe to share across threads."""
+    """Receives, checks and keeps claim photos under `root`. Safe to share across threads.
+
+    The upload path reads every byte (hash, size limit), parses the header with Pillow (format,
+    pixel count: bombs stop here) and checks the file is whole (JPEG end marker after the scan,
+    PNG chunk CRCs through IEND; WebP and HEIF are decoded in full). The display rendition is a
+    derived picture, made by one background worker right after the upload (or on first request),
+    so a 25 MB photo is not decoded while the customer waits and memory stays bounded.
+    """
 
     def __init__(self, root: Path, *, max_bytes: int, max_pixels: int, decoders: int = 1) -> None:
         self.root = Path(root)
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
         self._decode = threading.BoundedSemaphore(decoders)
+        self._renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claim-photo-display")
         for sub in ("tmp", "originals", "display"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
 
@@ -125,6 +157,13 @@ class PhotoStore:
         tmp = self.root / "tmp" / f"up-{secrets.token_hex(12)}"
         digest = hashlib.sha256()
         size = 0
+        batch = bytearray()
+
+        def flush(fh: BinaryIO, data: bytes) -> None:
+            # hashlib and file writes release the GIL: this runs beside the event loop.
+            digest.update(data)
+            fh.write(data)
+
         try:
             with tmp.open("wb") as fh:
                 async for chunk in chunks:
@@ -133,9 +172,12 @@ class PhotoStore:
                     size += len(chunk)
                     if size > self.max_bytes:
                         raise self.too_large()
-                    digest.update(chunk)
-                    # Page-cache writes of one network chunk: short enough for the event loop.
-                    fh.write(chunk)
+                    batch += chunk
+                    if len(batch) >= WRITE_BATCH:
+                        data, batch = bytes(batch), bytearray()
+                        await asyncio.to_thread(flush, fh, data)
+                if batch:
+                    await asyncio.to_thread(flush, fh, bytes(batch))
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -147,22 +189,16 @@ class PhotoStore:
     # --- checking ----------------------------------------------------------------------------
 
     def inspect(self, received: Received) -> Inspected:
-        """Check the bytes are a complete JPEG, PNG, WebP or HEIC/HEIF within the pixel limit,
-        then write the display rendition. Raises PhotoRefused; removes its own temp files."""
+        """Check the bytes are a whole JPEG, PNG, WebP or HEIC/HEIF within the pixel limit."""
         _register_heif()
-        with self._decode:
-            try:
-                return self._inspect(received)
-            except PhotoRefused:
-                raise
-            except Image.DecompressionBombError as exc:
-                raise self._too_many_pixels() from exc
-            except (OSError, SyntaxError, ValueError, EOFError, Image.UnidentifiedImageError) as exc:
-                raise PhotoRefused(
-                    "claim.photo_corrupt",
-                    "The photo could not be read: it may be damaged or only partly copied.",
-                    status=422,
-                ) from exc
+        try:
+            return self._inspect(received.tmp_path)
+        except PhotoRefused:
+            raise
+        except Image.DecompressionBombError as exc:
+            raise self._too_many_pixels() from exc
+        except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
+            raise _corrupt() from exc
 
     def _too_many_pixels(self) -> PhotoRefused:
         return PhotoRefused(
@@ -172,55 +208,96 @@ class PhotoStore:
             max_pixels=self.max_pixels,
         )
 
-    def _inspect(self, received: Received) -> Inspected:
+    def _open(self, path: Path) -> Image.Image:
         if ImageFile.LOAD_TRUNCATED_IMAGES:  # a global someone could flip; we need it off
             raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES must stay False")
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             try:
-                img = Image.open(received.tmp_path, formats=list(ACCEPTED_FORMATS))
+                img = Image.open(path, formats=list(ACCEPTED_FORMATS))
             except Image.UnidentifiedImageError as exc:
-                raise PhotoRefused(
-                    "claim.photo_type_not_allowed",
-                    "Only photos in JPEG, PNG, HEIC/HEIF or WebP format can be added.",
-                    status=415,
-                ) from exc
+                raise _not_allowed() from exc
             except Image.DecompressionBombWarning as exc:
                 raise self._too_many_pixels() from exc
-        with img:
+        if (img.format or "") not in ACCEPTED_FORMATS:
+            img.close()
+            raise _not_allowed()
+        width, height = img.size
+        # The header tells the size before any pixel is decoded: bombs stop here.
+        if width <= 0 or height <= 0 or width * height > self.max_pixels:
+            img.close()
+            raise self._too_many_pixels()
+        return img
+
+    def _inspect(self, path: Path) -> Inspected:
+        with self._open(path) as img:
             fmt = img.format or ""
-            if fmt not in ACCEPTED_FORMATS:
-                raise PhotoRefused(
-                    "claim.photo_type_not_allowed",
-                    "Only photos in JPEG, PNG, HEIC/HEIF or WebP format can be added.",
-                    status=415,
-                )
             width, height = img.size
-            # The header tells the size before any pixel is decoded: bombs stop here.
-            if width <= 0 or height <= 0 or width * height > self.max_pixels:
-                raise self._too_many_pixels()
             captured = _capture_time(img)
             if fmt == "JPEG":
-                # Decode at a reduced DCT scale: every byte is still read (truncation is still
-                # caught) but memory is a fraction of the full image.
-                img.draft("RGB", (DISPLAY_EDGE, DISPLAY_EDGE))
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                img.load()
-            display = ImageOps.exif_transpose(img)
-            if display.mode not in ("RGB", "L"):
-                display = (
-                    display.convert("RGBA").convert("RGB") if "A" in display.mode else display.convert("RGB")
-                )
-            display.thumbnail((DISPLAY_EDGE, DISPLAY_EDGE))
-            display_tmp = self.root / "tmp" / f"disp-{secrets.token_hex(12)}"
+                scan_start = img.tile[0][2] if img.tile else 0
+                if not _has_end_marker(path, scan_start):
+                    raise _corrupt()
+            elif fmt == "PNG":
+                with self._open(path) as check:
+                    check.verify()  # every chunk's CRC, through IEND, without decoding pixels
+            else:
+                with self._decode, warnings.catch_warnings():
+                    warnings.simplefilter("error", Image.DecompressionBombWarning)
+                    img.load()  # WebP and HEIF have no cheap whole-file check: decode them
+        return Inspected(fmt, ACCEPTED_FORMATS[fmt], width, height, captured)
+
+    # --- the display rendition ---------------------------------------------------------------
+
+    def display_path(self, sha256: str) -> Path:
+        return self.path_of("display", sha256)
+
+    def render_later(self, sha256: str) -> None:
+        """Queue the display rendition of a kept original for the background worker."""
+        future = self._renderer.submit(self.ensure_display, sha256)
+        future.add_done_callback(_log_failure)
+
+    def ensure_display(self, sha256: str) -> Path:
+        """The display rendition of this original, making it first if needed (blocking)."""
+        final = self.display_path(sha256)
+        if final.exists():
+            return final
+        _register_heif()
+        with self._decode:
+            if final.exists():
+                return final
+            tmp = self.root / "tmp" / f"disp-{secrets.token_hex(12)}"
             try:
-                display.save(display_tmp, "JPEG", quality=DISPLAY_QUALITY)
-                display_sha = _file_sha256(display_tmp)
+                with self._open(self.path_of("originals", sha256)) as img:
+                    orientation = img.getexif().get(_ORIENTATION, 1)
+                    if img.format == "JPEG":
+                        # Decode at a reduced DCT scale (1/2, 1/4 or 1/8) that still leaves at
+                        # least DRAFT_EDGE pixels on the short side: a fraction of the memory.
+                        img.draft("RGB", (DRAFT_EDGE, DRAFT_EDGE))
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("error", Image.DecompressionBombWarning)
+                        img.load()
+                    display = img if img.mode in ("RGB", "L") else img.convert("RGB")
+                    display.thumbnail((DISPLAY_EDGE, DISPLAY_EDGE))
+                    # Orientation on the small picture: the same result for a fraction of memory.
+                    method = _TRANSPOSE.get(orientation)
+                    if method is not None:
+                        display = display.transpose(method)
+                    display.save(tmp, "JPEG", quality=DISPLAY_QUALITY)
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, final)
+            except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+                tmp.unlink(missing_ok=True)
+                raise PhotoRefused(
+                    "claim.photo_unreadable", "This photo could not be shown.", status=422
+                ) from exc
             except BaseException:
-                display_tmp.unlink(missing_ok=True)
+                tmp.unlink(missing_ok=True)
                 raise
-        return Inspected(fmt, ACCEPTED_FORMATS[fmt], width, height, captured, display_tmp, display_sha)
+        return final
+
+    def close(self) -> None:
+        self._renderer.shutdown(wait=False, cancel_futures=True)
 
     # --- keeping -----------------------------------------------------------------------------
 
@@ -229,26 +306,60 @@ class PhotoStore:
             raise ValueError("bad photo reference")
         return self.root / kind / sha256[:2] / sha256
 
-    def commit(self, received: Received, inspected: Inspected) -> list[Path]:
-        """Move both files into place; returns the paths this call created (for rollback)."""
-        created: list[Path] = []
-        for kind, tmp, sha in (
-            ("originals", received.tmp_path, received.sha256),
-            ("display", inspected.display_tmp, inspected.display_sha256),
-        ):
-            final = self.path_of(kind, sha)
-            final.parent.mkdir(parents=True, exist_ok=True)
-            if final.exists():
-                tmp.unlink(missing_ok=True)  # the same bytes are already kept
-            else:
-                os.replace(tmp, final)
-                created.append(final)
-        return created
+    def commit(self, received: Received) -> list[Path]:
+        """Move the original into place; returns the paths this call created (for rollback)."""
+        final = self.path_of("originals", received.sha256)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists():
+            received.tmp_path.unlink(missing_ok=True)  # the same bytes are already kept
+            return []
+        os.replace(received.tmp_path, final)
+        return [final]
 
     def discard(self, *paths: Path) -> None:
         for path in paths:
             with contextlib.suppress(OSError):
                 path.unlink(missing_ok=True)
+
+
+def _not_allowed() -> PhotoRefused:
+    return PhotoRefused(
+        "claim.photo_type_not_allowed",
+        "Only photos in JPEG, PNG, HEIC/HEIF or WebP format can be added.",
+        status=415,
+    )
+
+
+def _corrupt() -> PhotoRefused:
+    return PhotoRefused(
+        "claim.photo_corrupt",
+        "The photo could not be read: it may be damaged or only partly copied.",
+        status=422,
+    )
+
+
+def _has_end_marker(path: Path, scan_start: int) -> bool:
+    """A whole JPEG has its end-of-image marker after the scan data (trailers may follow it,
+    as in motion photos, so search back from the end rather than only at the last bytes)."""
+    with path.open("rb") as fh:
+        end = fh.seek(0, os.SEEK_END)
+        position = end
+        carry = b""
+        while position > scan_start:
+            start = max(scan_start, position - TAIL_BLOCK)
+            fh.seek(start)
+            block = fh.read(position - start) + carry
+            if block.find(b"\xff\xd9") >= 0:
+                return True
+            carry = block[:1]
+            position = start
+    return False
+
+
+def _log_failure(future: Future[Path]) -> None:
+    exc = future.exception() if not future.cancelled() else None
+    if exc is not None and not isinstance(exc, PhotoRefused):
+        log.error("display rendition failed", exc_info=exc)
 
 
 def _file_sha256(path: Path) -> str:

@@ -497,7 +497,6 @@ def attach_claim_photo(
         width=inspected.width,
         height=inspected.height,
         captured_at=inspected.captured_at,
-        display_sha256=inspected.display_sha256,
         uploaded_at=clock.now(),
         uploaded_by=actor.user_id,
     )
@@ -561,11 +560,4 @@ def get_photo(session: Session, actor: Actor, clock: Clock, *, claim_id: str, ph
 
 
 def sha_in_use(session: Session, sha256: str) -> bool:
-    return (
-        session.scalar(
-            select(ClaimPhoto.id)
-            .where((ClaimPhoto.sha256 == sha256) | (ClaimPhoto.display_sha256 == sha256))
-            .limit(1)
-        )
-        is not None
-    )
+    return session.scalar(select(ClaimPhoto.id).where(ClaimPhoto.sha256 == sha256).limit(1)) is not None

@@ -103,7 +103,7 @@ def list_photos(claim_id: str, actor: ActorDep, c: ContainerDep) -> dict[str, An
 
 
 @router.get("/claims/{claim_id}/photos/{photo_id}/content", responses=PROBLEMS)
-def photo_content(
+async def photo_content(
     claim_id: str,
     photo_id: str,
     actor: ActorDep,
@@ -111,20 +111,26 @@ def photo_content(
     rendition: Annotated[str, Query(pattern="^(original|display)$")] = "display",
 ) -> Response:
     """The original bytes (evidence) or the display rendition (JPEG, orientation applied)."""
-    with c.db.read() as session:
-        photo = service.get_photo(session, actor, c.clock, claim_id=claim_id, photo_id=photo_id)
+
+    def find() -> Any:
+        with c.db.read() as session:
+            return service.get_photo(session, actor, c.clock, claim_id=claim_id, photo_id=photo_id)
+
+    photo = await asyncio.to_thread(find)
     store = photo_store(c)
     if rendition == "original":
-        path, media, sha = store.path_of("originals", photo.sha256), photo.content_type, photo.sha256
+        path, media = store.path_of("originals", photo.sha256), photo.content_type
+        extra = {"X-Content-SHA256": photo.sha256}
     else:
-        path, media, sha = store.path_of("display", photo.display_sha256), "image/jpeg", photo.display_sha256
+        # Normally made in the background just after the upload; made now if not there yet.
+        path, media, extra = await asyncio.to_thread(store.ensure_display, photo.sha256), "image/jpeg", {}
     return FileResponse(
         path,
         media_type=media,
         headers={
             "Content-Disposition": f"inline; filename*=UTF-8''{quote(photo.filename)}",
-            "X-Content-SHA256": sha,
             "Cache-Control": "private, max-age=3600",
+            **extra,
         },
     )
 
@@ -157,7 +163,7 @@ async def upload_photo(
     created: list[Any] = []
     try:
         inspected = await asyncio.to_thread(store.inspect, received)
-        created = await asyncio.to_thread(store.commit, received, inspected)
+        created = await asyncio.to_thread(store.commit, received)
 
         def record() -> dict[str, Any]:
             with c.db.write() as session:
@@ -172,14 +178,14 @@ async def upload_photo(
                 )
                 return service.photo_dict(photo)
 
-        return await asyncio.to_thread(record)
+        photo = await asyncio.to_thread(record)
     except BaseException:
         store.discard(received.tmp_path)
-        if "inspected" in locals():
-            store.discard(inspected.display_tmp)
         # Files this upload created but no photo row refers to are removed: nothing half-kept.
         await asyncio.to_thread(_discard_unreferenced, c, store, created)
         raise
+    store.render_later(received.sha256)  # the display picture, made off the customer's wait
+    return photo
 
 
 def _discard_unreferenced(c: Container, store: PhotoStore, paths: list[Any]) -> None:

@@ -31,7 +31,8 @@ async def _chunks(data: bytes, size: int = 65_536) -> AsyncIterator[bytes]:
 def _keep(store: PhotoStore, data: bytes):  # type: ignore[no-untyped-def]
     received = asyncio.run(store.receive(_chunks(data)))
     inspected = store.inspect(received)
-    store.commit(received, inspected)
+    store.commit(received)
+    store.ensure_display(received.sha256)
     return received, inspected
 
 
@@ -54,7 +55,7 @@ def test_each_accepted_type_is_kept_as_original_and_display(
     original = store.path_of("originals", received.sha256)
     assert original.read_bytes() == data
     assert received.sha256 == hashlib.sha256(data).hexdigest()
-    with Image.open(store.path_of("display", inspected.display_sha256)) as shown:
+    with Image.open(store.display_path(received.sha256)) as shown:
         assert shown.format == "JPEG"
     assert not list((store.root / "tmp").iterdir())
 
@@ -63,10 +64,10 @@ def test_display_rendition_applies_exif_orientation_and_keeps_capture_time(tmp_p
     # Given a phone photo stored landscape with "rotate 90° clockwise" in its EXIF
     store = _store(tmp_path)
     data = samples.jpeg(400, 200, orientation=6, taken="2026:11:20 14:05:09", offset="-06:00")
-    _, inspected = _keep(store, data)
+    received, inspected = _keep(store, data)
     # Then the original's pixel size is reported, the display rendition stands upright
     assert (inspected.width, inspected.height) == (400, 200)
-    with Image.open(store.path_of("display", inspected.display_sha256)) as shown:
+    with Image.open(store.display_path(received.sha256)) as shown:
         assert shown.size == (200, 400)
         assert not shown.getexif().get(0x0112)  # metadata is not carried into the rendition
     assert inspected.captured_at == "2026-11-20T14:05:09-06:00"
@@ -74,8 +75,8 @@ def test_display_rendition_applies_exif_orientation_and_keeps_capture_time(tmp_p
 
 def test_large_jpeg_display_is_bounded(tmp_path: Path) -> None:
     store = _store(tmp_path)
-    _, inspected = _keep(store, samples.jpeg(4000, 3000, quality=70))
-    with Image.open(store.path_of("display", inspected.display_sha256)) as shown:
+    received, _ = _keep(store, samples.jpeg(4000, 3000, quality=70))
+    with Image.open(store.display_path(received.sha256)) as shown:
         assert max(shown.size) <= 1600
 
 

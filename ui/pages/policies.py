@@ -12,7 +12,6 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 from portal_app.client import AccountOverview, ApiError, PolicyDetail, PortalClient, PortalError
 from ui import wording
 from ui.pages.contact_details import ContactDetailsCard
-from ui.pages.overview import list_row
 from ui.pages.policy_detail import PolicyDetailView
 from ui.widgets import Badge, Card, EmptyState, Page, clear_layout, label
 
@@ -129,39 +128,3 @@ class PoliciesPage(Page):
         self.list_area.setVisible(True)
         self.title_label.setText("Policies")
         self.set_subtitle("Your cover, its dates and how it is paid.")
-
-
-class ClaimsPage(Page):
-    """Threading/async rule: Qt thread only; fed by AccountView."""
-
-    def __init__(self) -> None:
-        super().__init__("Claims", "Claims in progress and where each one stands.")
-
-    def show_overview(self, overview: AccountOverview) -> None:
-        clear_layout(self.content)
-        if not overview.open_claims:
-            self.content.addWidget(
-                EmptyState(
-                    "claims",
-                    "No open claims",
-                    "If something happens, call us any time or use the Help page: "
-                    "we acknowledge every claim within one working day.",
-                )
-            )
-            return
-        card = Card(f"Open claims ({len(overview.open_claims)})", icon_name="claims")
-        for claim in overview.open_claims:
-            policy = overview.policy(claim.policy_id)
-            status, tone = wording.claim_status(claim.status)
-            submitted = wording.local_time(claim.submitted_at) if claim.submitted_at else "—"
-            card.divider()
-            card.body.addWidget(
-                list_row(
-                    f"Claim {claim.number} · {claim.loss_type.replace('_', ' ').capitalize()}",
-                    f"Loss on {wording.day(claim.loss_date)}"
-                    + (f" · {wording.product_line(policy.product_line)} {policy.number}" if policy else "")
-                    + f" · submitted {submitted}",
-                    Badge(status, tone),
-                )
-            )
-        self.content.addWidget(card)

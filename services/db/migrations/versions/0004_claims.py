@@ -73,7 +73,6 @@ def upgrade() -> None:
         sa.Column("width", sa.Integer(), nullable=False),
         sa.Column("height", sa.Integer(), nullable=False),
         sa.Column("captured_at", sa.String(length=40), nullable=True),
-        sa.Column("display_sha256", sa.String(length=64), nullable=False),
         sa.Column("uploaded_at", services.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("uploaded_by", sa.String(length=40), nullable=True),
         sa.ForeignKeyConstraint(["claim_id"], ["claims.id"], name=op.f("fk_claim_photos_claim_id_claims")),

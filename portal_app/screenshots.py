@@ -112,25 +112,7 @@ async def _shoot(out: Path, data_dir: Path) -> None:
         _save(main, out / "overview.png")
         for key in ("policies", "documents", "idcards", "payments", "claims", "activity", "help"):
             view.show_page(key)
-            if key == "activity":
-                # The agent acts again while Alex watches: their change lands at the top live.
-                seen = view.activity_page.model.last_seq
-                agent = PortalClient(base)
-                await agent.sign_in("agent@portal.example", PASSWORD)
-                await agent.account(view.account_id)
-                await agent.update_holder_contact(view.account_id, holder.id, phone="+1 312 555 0142")
-                await agent.aclose()
-                model = view.activity_page.model
-                await _until(
-                    lambda m=model, s=seen: (
-                        m.last_seq > s and m.event_at(0).action == "holder.contact_updated"
-                    ),
-                    20,
-                    "the agent's change in Activity",
-                )
             await _settle(0.3)
-            # Let a reload triggered by the live feed finish: no progress bar in the picture.
-            await _until(lambda: not view.progress.isVisible(), 20, "the page to settle")
             _save(main, out / f"{key}.png")
 
         # Policies, documents and ID cards (issue 4): wait for their own data, then shoot again.

@@ -42,11 +42,6 @@ class ServiceSettings:
     # Per-photo limits, checked while the upload streams (bytes) and from the image header (pixels).
     claim_photo_max_bytes: int = 32_000_000
     claim_photo_max_pixels: int = 60_000_000
-    # Claims. Holidays skipped by the claim service commitments: "2026-12-25,2027-01-01".
-    claim_holidays: str = ""
-    # Per-photo limits, checked while the upload streams (bytes) and from the image header (pixels).
-    claim_photo_max_bytes: int = 32_000_000
-    claim_photo_max_pixels: int = 60_000_000
     # Stripe. With no secret key the service starts localstripe on loopback and points the
     # same SDK code at it. Secrets come from the environment, never from files in the repo.
     stripe_secret_key: str = field(default="", repr=False)

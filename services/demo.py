@@ -18,7 +18,6 @@ from services.auth.passwords import hash_password
 from services.auth.service import create_user
 from services.cases.demo import seed_demo_cases
 from services.claims.demo import seed_claims_demo
-from services.claims.demo import seed_claims_demo
 from services.claims.models import Claim
 from services.clock import Clock
 from services.db.base import new_id

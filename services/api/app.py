@@ -18,7 +18,6 @@ from services.auth.views import router as auth_router
 from services.bootstrap import Container
 from services.claims.views import router as claims_router
 from services.cases.views import router as cases_router
-from services.claims.views import router as claims_router
 from services.documents.views import router as documents_router
 from services.notes.views import router as notes_router
 from services.notifications.views import router as notifications_router
@@ -64,7 +63,6 @@ def create_app(container: Container) -> FastAPI:
     problems.install(app)
     for router in (health_router, auth_router, accounts_router):
         app.include_router(router, prefix=API_PREFIX)
-    app.include_router(claims_router, prefix=API_PREFIX)
     app.include_router(claims_router, prefix=API_PREFIX)
     app.include_router(policies_router, prefix=API_PREFIX)
     app.include_router(documents_router, prefix=API_PREFIX)

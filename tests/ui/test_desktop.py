@@ -16,6 +16,7 @@ from portal_app.embedded import EmbeddedService
 from services.config import ServiceSettings
 from tests.ui.conftest import PASSWORD, run, wait_until
 from tests.ui.memory_keyring import MemoryKeyring, PlaintextMemoryKeyring
+from ui.account_view import PAGES
 from ui.app import PortalApp
 
 ALEX = "alex.morgan@example.com"
@@ -127,7 +128,9 @@ def test_agent_change_appears_in_the_open_activity_page(
     app = make_app(service_url, tmp_path)
     sign_in(qtbot, app, ALEX, PASSWORD)
     view = wait_for_overview(qtbot, app)
-    qtbot.keyClick(app.main_window, Qt.Key.Key_7, Qt.KeyboardModifier.ControlModifier)
+    # Ctrl+<n> opens the n-th section of the navigation: find Activity's number there
+    number = [key for key, *_ in PAGES].index("activity") + 1
+    qtbot.keyClick(app.main_window, Qt.Key(Qt.Key.Key_0.value + number), Qt.KeyboardModifier.ControlModifier)
     assert view.current_page() == "activity"
     wait_until(qtbot, lambda: view.feed_state is LiveState.LIVE)
     indicator = app.main_window.feed_indicator  # type: ignore[union-attr]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import httpx
 
 from tests.support import Service
@@ -23,3 +26,10 @@ def client(service: Service, email: str) -> httpx.Client:
         timeout=10,
         headers={"Authorization": f"Bearer {token(service, email)}"},
     )
+
+
+def settle(qtbot: Any, timeout_ms: int = 10_000) -> None:
+    """Let the coroutines windows started (page loads after the last event) finish before the
+    widgets are deleted, so none of them resumes against a deleted widget."""
+    loop = asyncio.get_event_loop()
+    qtbot.waitUntil(lambda: all(t.done() for t in asyncio.all_tasks(loop)), timeout=timeout_ms)

@@ -81,6 +81,8 @@ class AccountView(QWidget):
     overviewLoaded = Signal(object)  # AccountOverview
     loadFailed = Signal(object)  # PortalError
     busyChanged = Signal(bool)
+    eventsArrived = Signal(list)  # AuditEvents as shown (backlog and live), for staff change-log panels
+    presenceChanged = Signal(list)  # Viewers with the account open now (from the live feed)
 
     def __init__(
         self,
@@ -265,7 +267,10 @@ class AccountView(QWidget):
     async def _run_feed(self) -> None:
         try:
             async for event in self.client.live_events(
-                self.account_id, self.activity_page.last_seq, on_state=self._set_feed_state
+                self.account_id,
+                self.activity_page.last_seq,
+                on_state=self._set_feed_state,
+                on_presence=self.presenceChanged.emit,
             ):
                 self._pending.append(event)
                 if not self._flush_timer.isActive():
@@ -285,6 +290,7 @@ class AccountView(QWidget):
         events, self._pending = self._pending, []
         if events:
             self.activity_page.add_events(events)
+            self.eventsArrived.emit(events)
 
     def _set_feed_state(self, state: LiveState) -> None:
         if state is LiveState.LIVE:

@@ -238,7 +238,14 @@ class PortalApp(QObject):
 
     def _open_main(self, client: PortalClient, me: Me) -> None:
         self._ending_session = False
-        window = MainWindow(client, me, server_label=self.server_label, data_dir=self.data_dir)
+        window_class: Any = MainWindow
+        if me.is_staff:
+            # The role decides: agents, supervisors and branch staff get the staff window.
+            # Imported here so a policyholder's start-up never loads the console (printing, PDF).
+            from ui.staff.window import StaffWindow
+
+            window_class = StaffWindow
+        window = window_class(client, me, server_label=self.server_label, data_dir=self.data_dir)
         window.signOutRequested.connect(self.sign_out)
         window.sessionProblem.connect(self._session_ended)
         window.closed.connect(self._closed.set)

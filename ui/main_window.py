@@ -19,8 +19,10 @@ from PySide6.QtWidgets import (
 )
 
 from portal_app.client import ApiError, LiveState, Me, PortalClient, PortalError, ServiceUnreachable
+from portal_app.client.models import Viewer
 from ui import theme
 from ui.account_view import PAGES, AccountView
+from ui.staff.wording import staff_presence_for_customer
 from ui.widgets import EmptyState, label
 
 FEED_LABELS = {
@@ -67,6 +69,12 @@ class MainWindow(QMainWindow):
         self.feed_indicator.setToolTip("Live updates from the account's change feed")
         self.status_text = QLabel(f"Signed in as {me.email}" + (f" · {server_label}" if server_label else ""))
         self.statusBar().addWidget(self.status_text, 1)
+        # Presence: while staff have this account open, the customer sees who (issue 7).
+        self.presence_label = QLabel("")
+        self.presence_label.setObjectName("StaffPresence")
+        self.presence_label.setStyleSheet("color: #1F4E99; font-weight: bold; padding-right: 12px;")
+        self.presence_label.setVisible(False)
+        self.statusBar().addPermanentWidget(self.presence_label)
         self.statusBar().addPermanentWidget(self.feed_indicator)
         self.statusBar().setSizeGripEnabled(False)
         self._menus()
@@ -157,6 +165,7 @@ class MainWindow(QMainWindow):
         first_name = (self.me.full_name or "").split(" ")[0]
         view = AccountView(self.client, account_id, first_name=first_name, data_dir=self.data_dir)
         view.feedStateChanged.connect(self._set_feed_state)
+        view.presenceChanged.connect(self._show_presence)
         view.overviewLoaded.connect(lambda ov: self.account_label.setText(ov.name))
         view.loadFailed.connect(self._on_load_failed)
         self.account_view = view
@@ -173,6 +182,12 @@ class MainWindow(QMainWindow):
     def refresh(self) -> None:
         if self.account_view is not None:
             self.account_view.reload()
+
+    def _show_presence(self, viewers: list[Viewer]) -> None:
+        text = staff_presence_for_customer(viewers)
+        self.presence_label.setText(f"● {text}" if text else "")
+        self.presence_label.setAccessibleName(text or "No staff member has your account open")
+        self.presence_label.setVisible(bool(text))
 
     def _set_feed_state(self, state: str) -> None:
         self.feed_indicator.setText(FEED_LABELS.get(state, state))

@@ -103,6 +103,7 @@ ACTIONS = {
     "document.downloaded": "Downloaded {title} ({policy_number})",
     "document.integrity_failed": "Refused to show {title}: it failed its integrity check",
     "idcard.issued": "Issued an ID card for the {vehicle} on {policy_number}",
+    "note.added": "Added an internal note",
 }
 
 CONTACT_FIELDS = {

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
+    QHeaderView,
     QLineEdit,
     QProgressBar,
     QPushButton,
@@ -242,6 +243,10 @@ class PaymentsPage(Page):
         grid.setVerticalSpacing(10)
         self.pay_policy = QComboBox()
         self.pay_policy.setAccessibleName("Policy to pay")
+        for combo in (self.pay_policy,):
+            # Long item texts must not widen the page past the window.
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(16)
         self.pay_amount = QLineEdit()
         self.pay_amount.setPlaceholderText("Full balance")
         self.pay_amount.setAccessibleName("Amount")
@@ -249,6 +254,8 @@ class PaymentsPage(Page):
         self.pay_full.setChecked(True)
         self.pay_card = QComboBox()
         self.pay_card.setAccessibleName("Card to pay with")
+        self.pay_card.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.pay_card.setMinimumContentsLength(14)
         self.pay_date = QDateEdit()
         self.pay_date.setCalendarPopup(True)
         self.pay_date.setAccessibleName("Date for a scheduled payment")
@@ -354,8 +361,11 @@ class PaymentsPage(Page):
         self.history.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.history.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.history.setAccessibleName("Payment history")
-        self.history.horizontalHeader().setStretchLastSection(True)
-        self.history.setMinimumHeight(220)
+        header = self.history.horizontalHeader()
+        for col in range(5):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        self.history.verticalHeader().setDefaultSectionSize(40)
         self.history_empty = label("No payments yet.", "muted")
         card.body.addWidget(self.history)
         card.body.addWidget(self.history_empty)
@@ -1100,8 +1110,8 @@ class PaymentsPage(Page):
             else:
                 self.history.setCellWidget(r, 5, None)
                 self.history.setItem(r, 5, QTableWidgetItem(""))
-        self.history.resizeColumnsToContents()
-        self.history.horizontalHeader().setStretchLastSection(True)
+        # Tall enough for every row up to ten, then it scrolls.
+        self.history.setFixedHeight(44 + 40 * min(max(len(rows), 1), 10))
 
     @qasync.asyncSlot()
     @_guarded

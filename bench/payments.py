@@ -23,6 +23,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+# `python bench/payments.py` (the Makefile's way) puts bench/ first on the path; the shared test
+# helpers live in tests/ at the repository root.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from services.bootstrap import build
 from services.clock import SystemClock
 from services.config import ServiceSettings

@@ -73,7 +73,7 @@ def live_two_weeks(url: str, container: Any, clock: Any) -> None:
             escalate_overdue(session, clock, ctx)
 
     # The Shahs' renters installment is already unpaid: grace, pending cancellation, cancelled.
-    for day in (1, 12, 31):
+    for day in (1, 12, 23):
         to(day * 24 + 10)
         with _client(url, PRIYA):
             pass  # she signs in to look: each sign-in is on the trail
@@ -181,7 +181,7 @@ async def shoot(out: Path, url: str, data_dir: Path) -> None:
     first.reply.setPlainText("I have now called three times. This is still not sorted.")
     first.unresolved.setChecked(True)
     first._send()
-    await _until(lambda: any(c.status == "escalated" for c in page.cases))
+    await _until(lambda: any(c.id == first.case.id and c.status == "escalated" for c in page.cases))
     await asyncio.sleep(0.4)
     _save(view, out / "cases-escalated.png")
     page.open_form()
@@ -239,6 +239,10 @@ async def shoot(out: Path, url: str, data_dir: Path) -> None:
     _save(dash, out / "supervisor-dashboard-top.png")
     dash.queue.timer.stop()
     await sup.aclose()
+    for widget in (view, panel, dash):
+        widget.close()
+        widget.deleteLater()
+    await asyncio.sleep(0.3)
 
     pdf = panel.last_pack / "evidence.pdf" if panel.last_pack else None
     if pdf is not None and shutil.which("pdftoppm"):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,12 @@ def _money(minor: Any) -> str:
     if not isinstance(minor, int):
         return ""
     return f"${minor // 100:,}.{minor % 100:02d}"
+
+
+def _local(iso: str, zone: str | None = None) -> str:
+    """'2026-10-13T22:59:10-04:00' -> '13 Oct 2026 22:59:10 EDT' (the policy's own clock)."""
+    stamp = datetime.fromisoformat(iso)
+    return f"{stamp.day} {stamp:%b %Y %H:%M:%S} {zone or stamp.strftime('%z')}"
 
 
 class EvidencePanel(QWidget):
@@ -259,7 +265,10 @@ class EvidencePanel(QWidget):
             f"From then to {end}: {a['payment_attempts']} payment event(s); a payment succeeded: {paid}. "
             f"Times are {a['time_zone']}."
         )
-        rows = [[e["local_time"].replace("T", " "), e["category"], e["what"], e["who"]] for e in a["events"]]
+        rows = [
+            [_local(e["local_time"], e.get("local_zone")), e["category"], e["what"], e["who"]]
+            for e in a["events"]
+        ]
         failed = {i for i, e in enumerate(a["events"]) if e["outcome"] != "success"}
         self._fill(["Local time", "Kind", "What happened", "Who / how"], rows, failed)
 
@@ -276,7 +285,7 @@ class EvidencePanel(QWidget):
         )
         rows = [
             [
-                c["local_time"].replace("T", " "),
+                _local(c["local_time"]),
                 f"{c['kind'].replace('_', ' ')} · {c['status']}",
                 _money(c["amount_minor"])
                 + (f" (refunded {_money(c['refunded_minor'])})" if c["refunded_minor"] else ""),

@@ -114,13 +114,17 @@ class Chart(QWidget):
         slot = plot.width() / n
         every = max(1, n // 7)
         for i, text in enumerate(self.labels):
-            if i % every == 0 or i == n - 1:
+            if i % every == 0:
                 p.drawText(
                     QRectF(plot.left() + i * slot - 10, plot.bottom() + 4, slot + 20, 16),
                     Qt.AlignmentFlag.AlignHCenter,
                     text,
                 )
-        if self.kind == "bars":
+        if not values or not any(values):
+            p.setPen(AXIS_TEXT)
+            p.setFont(QFont(theme.FONT_FAMILY, 9))
+            p.drawText(plot, Qt.AlignmentFlag.AlignCenter, "Nothing fell due in this period")
+        elif self.kind == "bars":
             groups = max(len(self.series), 1)
             bar = max(slot * 0.7 / groups, 2)
             for g, (_, color, vals) in enumerate(self.series):
@@ -207,7 +211,7 @@ class Donut(QWidget):
         p.drawText(
             QRectF(0, rect.bottom() + 4, self.width(), 16),
             Qt.AlignmentFlag.AlignHCenter,
-            f"{self.part} of {self.whole}",
+            f"{self.part} of {self.whole}" if self.whole else "none in this period",
         )
         p.end()
 
@@ -324,6 +328,9 @@ class CaseQueue(QWidget):
         for c in range(len(CaseQueueModel.HEADERS)):
             head.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
         head.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        head.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setWordWrap(False)
         box.addWidget(self.table)
         self.error = label("", "field-error", wrap=True)
         self.error.setVisible(False)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.actor import Actor
 from services.audit.models import AuditEvent
+from services.cases.commitments import deadline_states
 from services.cases.models import OPEN_CASE_STATUSES, Case
 from services.claims.models import Claim
 from services.claims.sla import end_of_day_utc
@@ -68,7 +69,7 @@ def service_dashboard(session: Session, actor: Actor, clock: Clock, *, days: int
     autopay = _autopay(session, since, index, days)
     outside = _outside_hours(session, since)
     open_cases = list(session.scalars(select(Case).where(Case.status.in_(OPEN_CASE_STATUSES))))
-    overdue = sum(1 for c in open_cases if c.due_at is not None and c.due_at <= now)
+    overdue = sum(1 for c in open_cases if any(d.overdue for d in deadline_states(c, now)))
     return {
         "generated_at": now,
         "days": [d.isoformat() for d in labels],

@@ -159,3 +159,26 @@ def test_cli_verify_checks_checkpoints_against_the_key(service: Service, tmp_pat
         [*cli, "--public-key", public], capture_output=True, text=True, cwd=REPO, timeout=120
     )
     assert run.returncode == 1 and "BROKEN" in run.stdout and "forged" in run.stdout
+
+
+def test_parallel_verification_reports_exactly_what_one_process_does(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import services.audit.service as audit_service
+
+    monkeypatch.setattr(audit_service, "PARALLEL_FROM", 1)  # split even the small demo trail
+    with service.container.db.read() as session:
+        serial = verify_chains(session)
+        parallel = verify_chains(session, workers=2)
+    assert parallel.ok and (parallel.chains, parallel.events) == (serial.chains, serial.events)
+    morgan = _morgan(service)
+    _drop_triggers(service)
+    seq = service.sql(
+        "SELECT seq FROM audit_events WHERE chain_key=:c ORDER BY seq LIMIT 1 OFFSET 2", c=morgan
+    )[0][0]
+    service.sql("UPDATE audit_events SET outcome='failure' WHERE seq=:s", s=seq)
+    with service.container.db.read() as session:
+        serial = verify_chains(session)
+        parallel = verify_chains(session, workers=2)
+    assert [p.describe() for p in parallel.problems] == [p.describe() for p in serial.problems]
+    assert parallel.problems[0].seq == seq and "edited" in parallel.problems[0].reason

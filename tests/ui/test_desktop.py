@@ -293,8 +293,9 @@ def test_activity_resumes_from_the_last_seq_after_the_service_drops(
 
         # And when it comes back on the same address, the feed reconnects by itself
         service = EmbeddedService(settings, port=port)
-        run(qtbot, asyncio.to_thread(service.start), timeout=60_000)
-        wait_until(qtbot, lambda: view.feed_state is LiveState.LIVE, timeout=30_000)
+        run(qtbot, asyncio.to_thread(service.start), timeout=120_000)
+        # The feed retries with backoff capped at 15 s; a loaded machine restarts slowly.
+        wait_until(qtbot, lambda: view.feed_state is LiveState.LIVE, timeout=90_000)
         with httpx.Client(base_url=f"{url}/api/v1", timeout=30) as agent:
             tokens = agent.post(
                 "/auth/sign-in", json={"email": "agent@portal.example", "password": PASSWORD}

@@ -175,6 +175,11 @@ async def _shoot(out: Path, data_dir: Path) -> None:
         pay.verticalScrollBar().setValue(pay.verticalScrollBar().maximum())
         await _settle(0.4)
         _save(main, out / "payments-cards-history.png")
+
+        # Claims: the list, the form with photos attached, uploads in progress, the timeline.
+        from ui.claims_screenshots import shoot_claims
+
+        await shoot_claims(view, main, out, base, _save)
     finally:
         await controller.shutdown()
 

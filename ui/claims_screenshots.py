@@ -56,7 +56,9 @@ def write_sample_photos(folder: Path, big: int = 0) -> list[Path]:
         draw.ellipse((730, 600, 870, 740), fill=(25, 25, 28))
         img = img.filter(ImageFilter.GaussianBlur(1.2))
         path = folder / name
-        img.save(path, "JPEG", quality=90)
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[36867] = "2026:11:22 17:31:05"  # DateTimeOriginal, as a phone writes it
+        img.save(path, "JPEG", quality=90, exif=exif.tobytes())
         paths.append(path)
     for i in range(big):
         # Grainy full-resolution frames: ~20 MB each, like a phone's high-quality mode.
@@ -117,7 +119,8 @@ async def shoot_claims(
     await asyncio.sleep(0.05)
     save(main, out / "claim-uploading.png")
     await _until(lambda: page.uploads.running() == 0, 60, "the uploads to finish")
-    await asyncio.sleep(1.5)
+    await _until(lambda: len(page._thumb_bytes) >= len(photos), 60, "the thumbnails")
+    await asyncio.sleep(1.0)
     _scroll_to(page, "ClaimPhotosCard")
     await asyncio.sleep(0.2)
     save(main, out / "claim-uploaded.png")

@@ -16,8 +16,8 @@ from services.api.deps import ContainerDep, RequestContextMiddleware
 from services.audit.views import router as evidence_router
 from services.auth.views import router as auth_router
 from services.bootstrap import Container
-from services.claims.views import router as claims_router
 from services.cases.views import router as cases_router
+from services.claims.views import router as claims_router
 from services.documents.views import router as documents_router
 from services.notes.views import router as notes_router
 from services.notifications.views import router as notifications_router

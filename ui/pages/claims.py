@@ -585,7 +585,10 @@ class ClaimsPage(Page):
             clear_layout(self.upload_rows)
             if self.uploads is None:
                 return
+            shown = {p.id for p in self._photos.get(claim_id, [])}
             for entry in self.uploads.for_claim(claim_id):
+                if entry.state == "done" and entry.photo_id in shown:
+                    continue  # its thumbnail is in the grid below now
                 self.upload_rows.addWidget(UploadRow(self.uploads, entry))
 
     def upload_row_widgets(self) -> list[UploadRow]:
@@ -611,6 +614,7 @@ class ClaimsPage(Page):
         self._photos[claim_id] = photos
         if self.mode == "detail" and self.current_id == claim_id:
             self._render_photo_grid(claim_id)
+            self._render_uploads(claim_id)
         missing = [p for p in photos if p.id not in self._thumb_bytes]
         results = await asyncio.gather(
             *(self.client.claim_photo_content(claim_id, p.id) for p in missing), return_exceptions=True

@@ -66,6 +66,7 @@ _NO_RELOAD_PREFIXES = (
     "document.viewed",
     "document.downloaded",
     "document.integrity_failed",
+    "notification.",  # notices sent or read: the bell refreshes itself
 )
 
 

@@ -22,6 +22,7 @@ from portal_app.client import ApiError, LiveState, Me, PortalClient, PortalError
 from portal_app.client.models import Viewer
 from ui import theme
 from ui.account_view import PAGES, AccountView
+from ui.notifications import NotificationCentre
 from ui.staff.wording import staff_presence_for_customer
 from ui.widgets import EmptyState, label
 
@@ -81,6 +82,8 @@ class MainWindow(QMainWindow):
 
         if me.accounts:
             self.open_account(me.accounts[0].id)
+            if self.notifications is not None:
+                self.notifications.start()
         else:
             self.body.addWidget(
                 EmptyState(
@@ -118,6 +121,12 @@ class MainWindow(QMainWindow):
         )
         row.addWidget(self.account_picker)
         row.addStretch(1)
+        # The notification centre: only a policyholder's own sign-in has notices.
+        self.notifications: NotificationCentre | None = None
+        if not self.me.is_staff and self.me.accounts:
+            self.notifications = NotificationCentre(self.client, self)
+            row.addWidget(self.notifications)
+            row.addSpacing(4)
         user = QLabel()
         user.setPixmap(theme.pixmap("user", theme.MUTED, 18))
         row.addWidget(user)
@@ -168,6 +177,8 @@ class MainWindow(QMainWindow):
         view.presenceChanged.connect(self._show_presence)
         view.overviewLoaded.connect(lambda ov: self.account_label.setText(ov.name))
         view.loadFailed.connect(self._on_load_failed)
+        if self.notifications is not None:
+            view.eventsArrived.connect(self.notifications.on_events)
         self.account_view = view
         self.body.addWidget(view)
         self.body.setCurrentWidget(view)
@@ -207,10 +218,14 @@ class MainWindow(QMainWindow):
     # --- lifetime --------------------------------------------------------------------------
 
     async def aclose(self) -> None:
+        if self.notifications is not None:
+            self.notifications.stop()
         if self.account_view is not None:
             await self.account_view.aclose()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.notifications is not None:
+            self.notifications.stop()
         if self.account_view is not None:
             self.account_view.stop()
         super().closeEvent(event)

@@ -29,6 +29,8 @@ from portal_app.client.models import (
     Holder,
     IdCardInfo,
     Me,
+    NoticeList,
+    NotificationSettings,
     OpenAccount,
     PaymentRow,
     PaymentsConfig,
@@ -650,6 +652,29 @@ class PortalClient:
                 raise error
             stale = token  # the access token expired mid-session: refresh once and send again
         raise ApiError(code="auth.token_expired", status=401, detail="Your session has ended.")
+
+    # --- notifications (docs/API.md "Notifications") -------------------------------------
+
+    async def notifications(self, limit: int = 50) -> NoticeList:
+        """GET /notifications: the signed-in policyholder's notices, newest first, and the unread count."""
+        response = await self._authed("GET", "/notifications", params={"limit": limit})
+        return NoticeList.from_json(response.json())
+
+    async def mark_notifications_read(self, ids: list[str] | None = None) -> int:
+        """POST /notifications/read: mark these (or all) read; returns how many stay unread."""
+        response = await self._authed("POST", "/notifications/read", body={"ids": ids})
+        return int(response.json()["unread"])
+
+    async def notification_settings(self) -> NotificationSettings:
+        """GET /notifications/preferences: email and text per type, required ones, quiet hours."""
+        response = await self._authed("GET", "/notifications/preferences")
+        return NotificationSettings.from_json(response.json())
+
+    async def set_notification_settings(self, changes: list[tuple[str, str, bool]]) -> NotificationSettings:
+        """PUT /notifications/preferences: (type, channel, enabled) changes, all or nothing."""
+        body = {"changes": [{"type": t, "channel": c, "enabled": e} for t, c, e in changes]}
+        response = await self._authed("PUT", "/notifications/preferences", body=body)
+        return NotificationSettings.from_json(response.json())
 
     # --- live change feed ------------------------------------------------------------------
 

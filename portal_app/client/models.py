@@ -988,3 +988,99 @@ class OpenAccount:
             staff=[Viewer.from_json(v) for v in d.get("staff") or []],
             customer_online=bool(d.get("customer_online")),
         )
+
+
+# --- notifications (docs/API.md "Notifications") ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notice in the notification centre."""
+
+    id: str
+    account_id: str
+    type: str
+    title: str
+    body: str
+    subject_type: str
+    subject_id: str | None
+    required: bool
+    created_at: datetime | None
+    read_at: datetime | None
+
+    @property
+    def unread(self) -> bool:
+        return self.read_at is None
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Notice:
+        return cls(
+            id=str(d["id"]),
+            account_id=str(d.get("account_id") or ""),
+            type=str(d.get("type") or ""),
+            title=str(d.get("title") or ""),
+            body=str(d.get("body") or ""),
+            subject_type=str(d.get("subject_type") or ""),
+            subject_id=_opt_str(d.get("subject_id")),
+            required=bool(d.get("required")),
+            created_at=_dt(d.get("created_at")),
+            read_at=_dt(d.get("read_at")),
+        )
+
+
+@dataclass(frozen=True)
+class NoticeList:
+    notices: list[Notice]
+    unread: int
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> NoticeList:
+        return cls([Notice.from_json(n) for n in d.get("notifications") or []], int(d.get("unread") or 0))
+
+
+@dataclass(frozen=True)
+class NoticeChannel:
+    enabled: bool
+    locked: bool
+
+
+@dataclass(frozen=True)
+class NoticePreference:
+    """Email and text settings of one notice type; `locked` ones are required by law."""
+
+    type: str
+    required: bool
+    email: NoticeChannel
+    sms: NoticeChannel
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> NoticePreference:
+        ch = d.get("channels") or {}
+
+        def channel(name: str) -> NoticeChannel:
+            c = ch.get(name) or {}
+            return NoticeChannel(bool(c.get("enabled")), bool(c.get("locked")))
+
+        return cls(str(d["type"]), bool(d.get("required")), channel("email"), channel("sms"))
+
+
+@dataclass(frozen=True)
+class NotificationSettings:
+    types: list[NoticePreference]
+    email: str | None
+    phone: str | None
+    time_zone: str
+    quiet_start: str
+    quiet_end: str
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> NotificationSettings:
+        quiet = d.get("quiet_hours") or {}
+        return cls(
+            types=[NoticePreference.from_json(t) for t in d.get("types") or []],
+            email=_opt_str(d.get("email")),
+            phone=_opt_str(d.get("phone")),
+            time_zone=str(d.get("time_zone") or ""),
+            quiet_start=str(quiet.get("start") or "21:00"),
+            quiet_end=str(quiet.get("end") or "08:00"),
+        )

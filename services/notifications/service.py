@@ -98,8 +98,10 @@ def preferences_of(session: Session, holder_id: str) -> dict[tuple[str, str], bo
 def _insert(session: Session, model: type, values: dict[str, Any], key: str) -> bool:
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(model).values(**values).on_conflict_do_nothing(index_elements=[key])
-    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+    table = model.__table__  # type: ignore[attr-defined]
+    # RETURNING, not rowcount: psycopg reports -1 for an ORM-routed INSERT .. ON CONFLICT.
+    stmt = insert(table).values(**values).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
+    return session.connection().execute(stmt).first() is not None
 
 
 def queue_notice(

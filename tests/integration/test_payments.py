@@ -13,6 +13,7 @@ from tests.conftest import BACKENDS, _database_url
 from tests.payments_support import (
     ALEX,
     DECLINE_AT_CHARGE,
+    NEEDS_3DS,
     PRIYA,
     account_id,
     add_card,
@@ -96,6 +97,17 @@ def test_decline_at_charge_time_is_recorded_and_changes_no_balance(
         assert history[0]["status"] == "failed" and history[0]["failure_code"] == "card_declined"
     assert _count(svc, "payment_allocations") == 0
     assert svc.sql("SELECT outcome FROM audit_events WHERE action = 'payment.failed'")[0][0] == "failure"
+    # A card whose bank wants 3-D Secure: refused with its own message, the intent cancelled
+    with client(svc, ALEX) as alex:
+        acc = account_id(alex)
+        three_ds = add_card(alex, acc, localstripe.url, NEEDS_3DS)
+        r = pay(alex, policy(view(alex, acc), "HOM")["policy_id"], three_ds["id"], 2_000)
+        assert r.status_code == 402 and r.json()["code"] == "payment.authentication_required"
+        pid = r.json()["payment_id"]
+    intent = svc.sql("SELECT stripe_payment_intent_id FROM payments WHERE id = :p", p=pid)[0][0]
+    states = [i["status"] for i in stripe_intents(localstripe.url) if i["id"] == intent]
+    assert states == ["canceled"]
+    assert _count(svc, "payment_allocations") == 0
 
 
 def test_refusals_write_nothing(svc: Service, localstripe: LocalStripe) -> None:

@@ -48,6 +48,8 @@ class FakePaymentGateway:
         return None
 
     def create_intent(self, **spec: Any) -> IntentInfo:
+        if "create_down" in self.faults:
+            raise GatewayUnavailable("connection refused")
         with self.lock:
             intent = _Intent(
                 f"pi_{len(self.intents) + 1}",

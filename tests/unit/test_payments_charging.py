@@ -142,6 +142,23 @@ def test_unknown_outcome_with_stripe_unreachable_is_left_for_reconciliation(worl
     assert settled.payment["status"] == "succeeded" and len(fake.charges) == 1
 
 
+def test_stripe_unreachable_before_charging_fails_cleanly(world) -> None:
+    c, rt, fake = world
+    home, before = _home(c), _paid(c, _home(c).id)
+    fake.faults.add("create_down")
+    result = charging.pay_now(
+        rt,
+        _alex(c),
+        policy_id=home.id,
+        amount_minor=800,
+        payment_method_id="pmt_pm_good",
+        request_key="network-down",
+    )
+    assert result.payment["status"] == "failed" and result.error is not None
+    assert result.error.code == "payment.gateway_unavailable" and fake.charges == []
+    assert _paid(c, home.id) == before
+
+
 def test_crash_between_storing_and_confirming_confirms_once(world) -> None:
     c, rt, fake = world
     home = _home(c)

@@ -6,6 +6,7 @@ itself issues, so its sentences live here, next to the trail they describe.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 # What kind of thing an event is, for the dispute answers' filters and the PDF's margin tags.
@@ -81,80 +82,96 @@ def describe(action: str, after: dict[str, Any] | None, before: dict[str, Any] |
     }.get(str(a.get("kind")), "a payment")
     reason = str(a.get("reason", "wrong password")).replace("_", " ")
     notified = a.get("notify_name") or "the complaints team"
-    sentences: dict[str, str] = {
-        "auth.signed_in": "Signed in to the Portal.",
-        "auth.signed_out": "Signed out.",
-        "auth.sign_in_failed": f"A sign-in attempt failed ({reason}).",
-        "auth.sign_in_refused": "A sign-in attempt was refused (too many failed attempts).",
-        "payment.initiated": f"Started {kind} of {amount}{policy}{card}.",
-        "payment.succeeded": f"Payment of {amount}{policy} succeeded"
-        + (f"; receipt {a['receipt_number']}" if a.get("receipt_number") else "")
-        + ".",
-        "payment.failed": f"Payment of {amount}{policy} failed"
-        + (f" ({str(a.get('failure_code')).replace('_', ' ')})" if a.get("failure_code") else "")
-        + ".",
-        "refund.requested": f"Refund of {amount} requested.",
-        "refund.succeeded": f"Refund of {amount} completed.",
-        "refund.failed": f"Refund of {amount} failed.",
-        "installment.paid": "Installment marked paid.",
-        "scheduled_payment.created": f"Scheduled a payment of {amount}"
-        + (f" for {a['run_on']}" if a.get("run_on") else "")
-        + ".",
-        "scheduled_payment.updated": "Changed a scheduled payment"
-        + (f" to {amount}" if amount else "")
-        + (f" on {a['run_on']}" if a.get("run_on") else "")
-        + ".",
-        "scheduled_payment.canceled": "Cancelled a scheduled payment.",
-        "scheduled_payment.skipped": "A scheduled payment was skipped (nothing left to pay).",
-        "autopay.enrolled": f"Turned autopay on{policy}{card}.",
-        "autopay.disabled": f"Turned autopay off{policy}.",
-        "autopay.suspended": "Autopay was suspended after repeated declines.",
-        "autopay.retry_scheduled": "A declined autopay charge was scheduled to be retried.",
-        "autopay.reminder_sent": "Sent the autopay reminder notice before the due date.",
-        "delinquency.grace_started": "The installment went past due; the grace period started (notice sent).",
-        "delinquency.cured": "The past-due amount was paid; the policy is back in good standing.",
-        "policy.pending_cancellation": "Notice of pending cancellation for non-payment.",
-        "policy.cancelled_nonpayment": "The policy was cancelled for non-payment (notice sent).",
-        "policy.reinstated": "The policy was reinstated.",
-        "policy.payment_day_changed": f"Changed the payment day to day {a.get('payment_day', '?')}.",
-        "payment_method.added": f"Saved a card{card}.",
-        "payment_method.removed": "Removed a saved card.",
-        "payment_method.default_set": "Chose the default card.",
-        "account.viewed": "Opened the account.",
-        "account.created": "The account was opened.",
-        "holder.added": "A policyholder was added to the account.",
-        "policy.issued": f"Policy {a.get('number', '')} was issued.",
-        "policy.details_recorded": "The policy's details were recorded.",
-        "billing.schedule_created": "The premium installment schedule was set up.",
-        "document.issued": "A policy document was issued.",
-        "document.viewed": "Opened a policy document.",
-        "document.downloaded": "Downloaded a policy document.",
-        "idcard.issued": "An ID card was issued.",
-        "holder.contact_updated": "Updated contact details.",
-        "case.opened": f"Raised {a.get('kind', 'a case')} {a.get('number', '')}: “{a.get('subject', '')}”.",
-        "case.acknowledged": "Acknowledged the case.",
-        "case.responded": "Replied to the customer on the case.",
-        "case.note_added": "Added an internal note to the case.",
-        "case.customer_contact": "The customer contacted us about the case again"
-        + (" and said it is still not resolved" if a.get("still_unresolved") else "")
-        + ".",
-        "case.escalated": "The case was escalated ("
-        + ", ".join(str(r).replace("_", " ").replace(":", ": ") for r in a.get("new_reasons", []))
-        + ").",
-        "case.escalation_notified": f"Notified {notified} of the escalation.",
-        "case.resolved": f"Resolved the case: {str(a.get('outcome', '')).replace('_', ' ')}"
-        + (
-            f"; {a.get('remedy_kind')} of {money(a.get('remedy_minor'), a.get('currency'))}"
-            if a.get("remedy_minor")
-            else ""
-        )
-        + ".",
-        "case.closed": "Sent the final response and closed the case.",
-        "evidence.exported": "Exported an evidence pack for this account.",
-        "claim.filed": f"Filed claim {a.get('number', '')}.",
+    sentences: dict[str, Callable[[], str]] = {
+        "auth.signed_in": lambda: "Signed in to the Portal.",
+        "auth.signed_out": lambda: "Signed out.",
+        "auth.sign_in_failed": lambda: f"A sign-in attempt failed ({reason}).",
+        "auth.sign_in_refused": lambda: "A sign-in attempt was refused (too many failed attempts).",
+        "payment.initiated": lambda: f"Started {kind} of {amount}{policy}{card}.",
+        "payment.succeeded": lambda: (
+            f"Payment of {amount}{policy} succeeded"
+            + (f"; receipt {a['receipt_number']}" if a.get("receipt_number") else "")
+            + "."
+        ),
+        "payment.failed": lambda: (
+            f"Payment of {amount}{policy} failed"
+            + (f" ({str(a.get('failure_code')).replace('_', ' ')})" if a.get("failure_code") else "")
+            + "."
+        ),
+        "refund.requested": lambda: f"Refund of {amount} requested.",
+        "refund.succeeded": lambda: f"Refund of {amount} completed.",
+        "refund.failed": lambda: f"Refund of {amount} failed.",
+        "installment.paid": lambda: "Installment marked paid.",
+        "scheduled_payment.created": lambda: (
+            f"Scheduled a payment of {amount}" + (f" for {a['run_on']}" if a.get("run_on") else "") + "."
+        ),
+        "scheduled_payment.updated": lambda: (
+            "Changed a scheduled payment"
+            + (f" to {amount}" if amount else "")
+            + (f" on {a['run_on']}" if a.get("run_on") else "")
+            + "."
+        ),
+        "scheduled_payment.canceled": lambda: "Cancelled a scheduled payment.",
+        "scheduled_payment.skipped": lambda: "A scheduled payment was skipped (nothing left to pay).",
+        "autopay.enrolled": lambda: f"Turned autopay on{policy}{card}.",
+        "autopay.disabled": lambda: f"Turned autopay off{policy}.",
+        "autopay.suspended": lambda: "Autopay was suspended after repeated declines.",
+        "autopay.retry_scheduled": lambda: "A declined autopay charge was scheduled to be retried.",
+        "autopay.reminder_sent": lambda: "Sent the autopay reminder notice before the due date.",
+        "delinquency.grace_started": lambda: (
+            "The installment went past due; the grace period started (notice sent)."
+        ),
+        "delinquency.cured": lambda: "The past-due amount was paid; the policy is back in good standing.",
+        "policy.pending_cancellation": lambda: "Notice of pending cancellation for non-payment.",
+        "policy.cancelled_nonpayment": lambda: "The policy was cancelled for non-payment (notice sent).",
+        "policy.reinstated": lambda: "The policy was reinstated.",
+        "policy.payment_day_changed": lambda: f"Changed the payment day to day {a.get('payment_day', '?')}.",
+        "payment_method.added": lambda: f"Saved a card{card}.",
+        "payment_method.removed": lambda: "Removed a saved card.",
+        "payment_method.default_set": lambda: "Chose the default card.",
+        "account.viewed": lambda: "Opened the account.",
+        "account.created": lambda: "The account was opened.",
+        "holder.added": lambda: "A policyholder was added to the account.",
+        "policy.issued": lambda: f"Policy {a.get('number', '')} was issued.",
+        "policy.details_recorded": lambda: "The policy's details were recorded.",
+        "billing.schedule_created": lambda: "The premium installment schedule was set up.",
+        "document.issued": lambda: "A policy document was issued.",
+        "document.viewed": lambda: "Opened a policy document.",
+        "document.downloaded": lambda: "Downloaded a policy document.",
+        "idcard.issued": lambda: "An ID card was issued.",
+        "holder.contact_updated": lambda: "Updated contact details.",
+        "case.opened": lambda: (
+            f"Raised {a.get('kind', 'a case')} {a.get('number', '')}: “{a.get('subject', '')}”."
+        ),
+        "case.acknowledged": lambda: "Acknowledged the case.",
+        "case.responded": lambda: "Replied to the customer on the case.",
+        "case.note_added": lambda: "Added an internal note to the case.",
+        "case.customer_contact": lambda: (
+            "The customer contacted us about the case again"
+            + (" and said it is still not resolved" if a.get("still_unresolved") else "")
+            + "."
+        ),
+        "case.escalated": lambda: (
+            "The case was escalated ("
+            + ", ".join(str(r).replace("_", " ").replace(":", ": ") for r in a.get("new_reasons", []))
+            + ")."
+        ),
+        "case.escalation_notified": lambda: f"Notified {notified} of the escalation.",
+        "case.resolved": lambda: (
+            f"Resolved the case: {str(a.get('outcome', '')).replace('_', ' ')}"
+            + (
+                f"; {a.get('remedy_kind')} of {money(a.get('remedy_minor'), a.get('currency'))}"
+                if a.get("remedy_minor")
+                else ""
+            )
+            + "."
+        ),
+        "case.closed": lambda: "Sent the final response and closed the case.",
+        "evidence.exported": lambda: "Exported an evidence pack for this account.",
+        "claim.filed": lambda: f"Filed claim {a.get('number', '')}.",
     }
     if action in sentences:
-        return sentences[action].replace("  ", " ")
+        return sentences[action]().replace("  ", " ")
     words = action.replace(".", ": ").replace("_", " ")
     status = ""
     if "status" in a and "status" in b:

@@ -598,7 +598,7 @@ class PortalClient:
         *,
         filename: str | None = None,
         on_progress: Callable[[int, int], None] | None = None,
-        chunk_size: int = 512 * 1024,
+        chunk_size: int = 1 << 20,
     ) -> ClaimPhoto:
         """Stream a photo file to the claim; `on_progress(sent, total)` runs after each chunk.
 

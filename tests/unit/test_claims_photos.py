@@ -87,10 +87,12 @@ def test_large_jpeg_display_is_bounded(tmp_path: Path) -> None:
         (b"%PDF-1.7\n" + b"0" * 2000, "claim.photo_type_not_allowed", 415),
         (samples.encoded("GIF"), "claim.photo_type_not_allowed", 415),
         (samples.truncated_jpeg(), "claim.photo_corrupt", 422),
+        (samples.encoded("PNG")[:-200], "claim.photo_corrupt", 422),
+        (samples.encoded("WEBP")[:-300], "claim.photo_corrupt", 422),
         (samples.huge_png(), "claim.photo_too_many_pixels", 422),
         (samples.huge_png(9000, 8000), "claim.photo_too_many_pixels", 422),
     ],
-    ids=["exe", "pdf", "gif", "truncated", "60000x60000", "72mp"],
+    ids=["exe", "pdf", "gif", "truncated-jpeg", "truncated-png", "truncated-webp", "60000x60000", "72mp"],
 )
 def test_refused_content_leaves_no_files(tmp_path: Path, data: bytes, code: str, status: int) -> None:
     store = _store(tmp_path)
@@ -139,3 +141,12 @@ def test_filenames_with_separators_or_control_characters_are_refused(name: str) 
 def test_ordinary_filenames_pass_unchanged() -> None:
     assert check_filename("IMG_0042 (1).HEIC") == "IMG_0042 (1).HEIC"
     assert check_filename("Schäden vorne.jpg") == "Schäden vorne.jpg"
+
+
+def test_a_jpeg_with_data_after_its_end_marker_is_accepted(tmp_path: Path) -> None:
+    # Motion photos and some cameras append a trailer (a video, a depth map) after EOI.
+    store = _store(tmp_path)
+    data = samples.jpeg(300, 200) + b"\x00\x00\x00\x18ftypmp42" + b"\x01" * 5000
+    received, inspected = _keep(store, data)
+    assert inspected.content_type == "image/jpeg"
+    assert store.path_of("originals", received.sha256).read_bytes() == data

@@ -9,6 +9,9 @@ Latency is measured from the moment the writer's transaction has committed (or, 
 baseline, the moment the broadcast is requested) to the moment each subscriber has decoded
 the message. Prints p50 / p99 / max in milliseconds and the ratio to the baseline.
 
+"agent UI model" rows (issue 7) measure commit -> the staff window's change-log model holding
+the event (rowsInserted), with 1 and 200 agent account views open at once (see agent_ui_process).
+
 Usage: python bench/feed_latency.py [--events 100] [--subscribers 1,200] [--skip-postgres]
 """
 
@@ -177,6 +180,122 @@ async def measure(
     return [(at - committed[i]) * 1000 for i, at in received]
 
 
+# --- commit to the agent's UI model ------------------------------------------------------
+# The staff window feeds each open account's change-log model (ui.staff.changelog) from the
+# client's live feed. Here `views` such panels (one WebSocket each, one signed-in agent, as in
+# a staff window with that many account tabs) run in a child process on a qasync loop with an
+# offscreen QApplication; the time taken is when the model's rowsInserted fires for the event.
+
+
+def agent_ui_process(url: str, account: str, since: int, views: int, expected: int, conn: Any) -> None:
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import qasync
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from portal_app.client import LiveState, PortalClient
+    from ui.qt_compat import guard_singleton_refcounts
+    from ui.staff.changelog import ChangeLogPanel
+
+    guard_singleton_refcounts()  # PySide6 6.12 on 3.11: see ui/qt_compat.py
+    QApplication([])
+
+    async def run() -> list[tuple[int, float]]:
+        client = PortalClient(url)
+        await client.sign_in("agent@portal.example", "portal-demo-2026")
+        received: list[tuple[int, float]] = []
+        done = asyncio.Event()
+        live = 0
+        panels: list[Any] = []
+        tasks: list[asyncio.Task[None]] = []
+
+        def view(panel: Any) -> Any:
+            model = panel.model
+            pending: list[Any] = []
+            # Like AccountView: events of one loop turn are flushed into the model together.
+            flush = QTimer()
+            flush.setSingleShot(True)
+            flush.setInterval(0)
+
+            def on_flush() -> None:
+                events, pending[:] = list(pending), []
+                panel.add_events(events, highlight=True)
+
+            def on_rows(_parent: Any, first: int, last: int) -> None:
+                at = time.monotonic()
+                for row in range(first, last + 1):
+                    event = model.event_at(row)
+                    if event.action == "bench.write" and (event.entity_id or "").isdigit():
+                        received.append((int(event.entity_id or 0), at))
+                if len(received) >= expected:
+                    done.set()
+
+            flush.timeout.connect(on_flush)
+            model.rowsInserted.connect(on_rows)
+
+            def on_state(state: Any) -> None:
+                nonlocal live
+                if state is LiveState.LIVE:
+                    live += 1
+                    if live == views:
+                        conn.send("ready")
+
+            async def feed() -> None:
+                async for event in client.live_events(account, since, on_state=on_state):
+                    pending.append(event)
+                    if not flush.isActive():
+                        flush.start()
+
+            panels.append((panel, flush))
+            return feed()
+
+        for _ in range(views):
+            tasks.append(asyncio.ensure_future(view(ChangeLogPanel())))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), timeout=180)
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await client.aclose()
+        return received
+
+    conn.send(qasync.run(run()))
+
+
+async def measure_agent_ui(
+    url: str, db: Database, account: str, views: int, events: int, write: Callable[[int], None]
+) -> list[float]:
+    """Open `views` agent change-log panels, write `events` one by one, return latencies (ms)."""
+    with db.read() as s:
+        since = audit.max_seq(s)
+    parent, child = multiprocessing.Pipe()
+    proc = multiprocessing.get_context("spawn").Process(
+        target=agent_ui_process, args=(url, account, since, views, views * events, child), daemon=True
+    )
+    proc.start()
+    if not await asyncio.to_thread(parent.poll, 180):
+        raise RuntimeError("agent views did not open")
+    assert parent.recv() == "ready"
+    await asyncio.sleep(1.0)  # let every view settle (presence notices) before measuring
+    committed: dict[int, float] = {}
+
+    def writer() -> None:
+        for i in range(events):
+            write(i)
+            committed[i] = time.monotonic()
+            time.sleep(SPACING_S)
+
+    await asyncio.to_thread(writer)
+    received = await asyncio.to_thread(parent.recv)
+    proc.join(10)
+    missing = views * events - len(received)
+    if missing:
+        print(f"  warning: {missing} model updates missing", file=sys.stderr)
+    return [(at - committed[i]) * 1000 for i, at in received]
+
+
 def portal_writer(db: Database, account_id: str) -> Callable[[int], None]:
     """A real audited change: the same call path a service function uses."""
     holder_id = None
@@ -280,6 +399,9 @@ async def main() -> None:
                 live_url(url, db, account), headers, subs, args.events, portal_writer(db, account), ready=True
             )
             report("portal sqlite, 1 instance", subs, lat, baseline_p99)
+        for views in counts:
+            lat = await measure_agent_ui(url, db, account, views, args.events, portal_writer(db, account))
+            report("agent UI model, sqlite", views, lat, baseline_p99)
         svc.stop()
 
     if not args.skip_postgres:
@@ -319,6 +441,12 @@ async def postgres_two_instances(args: argparse.Namespace, counts: list[int], ba
                     ready=True,
                 )
                 report("portal postgresql, 2 inst.", subs, lat, base)
+            for views in counts:
+                # The customer's change lands on instance B; the agent's views read instance A.
+                lat = await measure_agent_ui(
+                    url_a, b.container.db, account, views, args.events, portal_writer(b.container.db, account)
+                )
+                report("agent UI model, pg 2 inst.", views, lat, base)
             a.stop()
             b.stop()
     finally:

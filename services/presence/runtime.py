@@ -24,6 +24,7 @@ from services.events.hub import FeedHub
 from services.presence import service
 
 log = logging.getLogger(__name__)
+COALESCE_SECONDS = 0.05
 
 
 def presence_wire(account_id: str, viewers: list[dict[str, Any]]) -> str:
@@ -40,6 +41,7 @@ class PresenceRuntime:
         self.clock = clock
         self.instance_id = "ins_" + secrets.token_hex(6)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._pending: set[str] = set()
 
     def _write(self, fn: Any, **kwargs: Any) -> Any:
         with self.db.write() as session:
@@ -55,7 +57,7 @@ class PresenceRuntime:
             account_id=account_id,
             instance_id=self.instance_id,
         )
-        await self.refresh(account_id)
+        self.on_notify(account_id)
         return pid
 
     async def leave(self, presence_id: str, account_id: str) -> None:
@@ -63,7 +65,7 @@ class PresenceRuntime:
             await asyncio.to_thread(
                 self._write, service.leave, presence_id=presence_id, account_id=account_id
             )
-            await self.refresh(account_id)
+            self.on_notify(account_id)
 
     async def heartbeat(self, presence_id: str) -> None:
         await asyncio.to_thread(self._write, service.heartbeat, clock=self.clock, presence_id=presence_id)
@@ -80,16 +82,29 @@ class PresenceRuntime:
         self.hub.publish_notice(account_id, presence_wire(account_id, viewers))
 
     def on_notify(self, payload: str) -> None:
-        """Another instance (or this one) changed presence; "" means "refresh everything"."""
+        """Presence changed here or on another instance; "" means "refresh everything".
+
+        Refreshes are coalesced per account: when many people open an account at once (or one
+        agent opens many views), one snapshot goes out per COALESCE_SECONDS, not one per join
+        to every subscriber (which would grow with the square of the viewers).
+        """
         accounts = [payload] if payload else self.hub.account_ids()
         for account_id in accounts:
-            if self.hub.has_subscribers(account_id):
-                task = asyncio.ensure_future(self._safe_refresh(account_id))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+            if account_id in self._pending or not self.hub.has_subscribers(account_id):
+                continue
+            self._pending.add(account_id)
+            task = asyncio.ensure_future(self._coalesced_refresh(account_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
-    async def _safe_refresh(self, account_id: str) -> None:
+    async def _coalesced_refresh(self, account_id: str) -> None:
         try:
+            await asyncio.sleep(COALESCE_SECONDS)
+            # Cleared before reading: a change during the read schedules another refresh.
+            self._pending.discard(account_id)
             await self.refresh(account_id)
+        except asyncio.CancelledError:
+            self._pending.discard(account_id)
+            raise
         except Exception:  # a database hiccup: the next change or heartbeat refreshes again
             log.exception("presence refresh failed for %s", account_id)

@@ -16,22 +16,30 @@ from services.search.models import SearchTerm
 from services.search.terms import KIND_WEIGHT, UPPER, holder_terms, normalise, number_terms
 
 MIN_QUERY = 2
-EXACT_LIMIT = 200
 PREFIX_LIMIT = 400
 MAX_RESULTS = 50
 
 _T = SearchTerm.__table__
-_EXACT = (
+# One btree range scan in index order: an exact match (term == q) sorts first, then the
+# shortest completions of the prefix. One round trip, however many kinds of term match.
+_MATCHES = (
     select(_T.c.term, _T.c.kind, _T.c.display, _T.c.account_id, _T.c.holder_id)
-    .where(_T.c.term == bindparam("q"))
-    .limit(EXACT_LIMIT)
-)
-# A btree range scan in index order: the first rows are the shortest completions of the prefix.
-_PREFIX = (
-    select(_T.c.term, _T.c.kind, _T.c.display, _T.c.account_id, _T.c.holder_id)
-    .where(_T.c.term > bindparam("q"), _T.c.term < bindparam("upper"))
+    .where(_T.c.term >= bindparam("q"), _T.c.term < bindparam("upper"))
     .order_by(_T.c.term)
     .limit(PREFIX_LIMIT)
+)
+_H, _A = AccountHolder.__table__, Account.__table__
+_HOLDERS = (
+    select(
+        _H.c.id, _H.c.full_name, _H.c.email, _H.c.phone, _H.c.postcode, _A.c.id.label("account_id"), _A.c.name
+    )
+    .join(_A, _A.c.id == _H.c.account_id)
+    .where(_H.c.id.in_(bindparam("ids", expanding=True)))
+)
+_POLICIES = (
+    select(Policy.account_id, Policy.number)
+    .where(Policy.account_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Policy.number)
 )
 
 
@@ -57,40 +65,36 @@ def search_customers(session: Session, actor: Actor, *, query: str, limit: int =
         )
     limit = max(1, min(limit, MAX_RESULTS))
     conn = session.connection()
-    rows = list(conn.execute(_EXACT, {"q": q})) + list(conn.execute(_PREFIX, {"q": q, "upper": q + UPPER}))
     best: dict[tuple[str, str | None], tuple[float, str, str]] = {}
-    for term, kind, display, account_id, holder_id in rows:
+    for term, kind, display, account_id, holder_id in conn.execute(_MATCHES, {"q": q, "upper": q + UPPER}):
         score = KIND_WEIGHT.get(kind, 0) + (1000 if term == q else -min(len(term) - len(q), 40) * 0.5)
         key = (account_id, holder_id)
         if key not in best or score > best[key][0]:
             best[key] = (score, kind, display)
     if not best:
         return {"query": query, "results": []}
-    holder_ids = {h for _, h in best if h}
-    account_ids = {a for a, _ in best}
+    # Rank before fetching details: only the shown results are read.
+    ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[1][2], item[0][0]))[: limit * 2]
     holders = {
-        h.id: h for h in session.scalars(select(AccountHolder).where(AccountHolder.id.in_(holder_ids)))
+        row.id: row for row in conn.execute(_HOLDERS, {"ids": sorted({h for (_, h), _ in ranked if h})})
     }
-    names = dict(session.execute(select(Account.id, Account.name).where(Account.id.in_(account_ids))).all())
     policies: dict[str, list[str]] = {}
-    for account_id, number in session.execute(
-        select(Policy.account_id, Policy.number)
-        .where(Policy.account_id.in_(account_ids))
-        .order_by(Policy.number)
-    ):
+    for account_id, number in conn.execute(_POLICIES, {"ids": sorted({a for (a, _), _ in ranked})}):
         policies.setdefault(account_id, []).append(number)
     results = []
-    for (account_id, holder_id), (score, kind, display) in best.items():
+    for (account_id, holder_id), (score, kind, display) in ranked:
         holder = holders.get(holder_id or "")
+        if holder is None:
+            continue  # a term whose holder left the account in this very moment
         results.append(
             {
                 "account_id": account_id,
-                "account_name": names.get(account_id, ""),
+                "account_name": holder.name,
                 "holder_id": holder_id,
-                "full_name": holder.full_name if holder else names.get(account_id, ""),
-                "email": holder.email if holder else None,
-                "phone": holder.phone if holder else None,
-                "postcode": holder.postcode if holder else None,
+                "full_name": holder.full_name,
+                "email": holder.email,
+                "phone": holder.phone,
+                "postcode": holder.postcode,
                 "policy_numbers": policies.get(account_id, []),
                 "matched_kind": kind,
                 "matched": display,
@@ -173,6 +177,12 @@ def install_index_maintenance() -> None:
         _installed = True
 
 
+def _insert_batches(conn: Connection, rows: list[dict[str, Any]], size: int = 5000) -> int:
+    for start in range(0, len(rows), size):
+        conn.execute(insert(SearchTerm), rows[start : start + size])
+    return len(rows)
+
+
 def rebuild_index(conn: Connection) -> int:
     """Rebuild the whole index from holders, policies and claims; returns the row count."""
     conn.execute(delete(SearchTerm))
@@ -211,6 +221,4 @@ def rebuild_index(conn: Connection) -> int:
                     holder_id=primary.get(r.account_id),
                 )
             )
-    for start in range(0, len(rows), 5000):
-        conn.execute(insert(SearchTerm), rows[start : start + 5000])
-    return len(rows)
+    return _insert_batches(conn, rows)

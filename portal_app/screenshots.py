@@ -180,6 +180,12 @@ async def _shoot(out: Path, data_dir: Path) -> None:
         from ui.claims_screenshots import shoot_claims
 
         await shoot_claims(view, main, out, base, _save)
+
+        # The notification centre over the window, and its settings.
+        from ui.notifications_screenshots import shoot_notifications
+
+        view.show_page("overview")
+        await shoot_notifications(main, out)
     finally:
         await controller.shutdown()
 

@@ -142,7 +142,8 @@ def email(notice_type: str, data: dict[str, Any], *, full_name: str, required: b
     prefs_text = (
         "This notice is required by law, so it is always sent by email."
         if required
-        else "You can choose which notices we send by email or text in the Portal app, under Notifications."
+        else "You can choose which notices we send by email or text in the Portal app: "
+        "the bell, then Notification settings."
     )
     facts = _facts(data)
     common = {

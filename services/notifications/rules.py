@@ -86,7 +86,7 @@ def _policy_event(notice_type: str) -> Rule:
         after = event.after or {}
         data: dict[str, Any] = {**after, "policy_number": policy.number}
         if notice_type == "pending_cancellation":
-            data.update(_stage(session, policy, "notice"))
+            data.update(stage_wording("notice"))
             data.update(amount_minor=after.get("amount_past_due_minor"), currency=policy.currency)
             occasion = f"notice:{after.get('cancel_on', '')}"
         else:
@@ -267,7 +267,7 @@ class _At:
 # --- time-based notices ---------------------------------------------------------------------------
 
 
-def _stage(session: Session, policy: Policy, stage: str) -> dict[str, str]:
+def stage_wording(stage: str) -> dict[str, str]:
     """Wording of the pending-cancellation notice before, just before and after the date."""
     texts = {
         "notice": (
@@ -393,7 +393,7 @@ def sweep(db: Database, clock: Clock) -> int:
                     "currency": currency,
                     "cancel_on": ep.cancel_on,
                     "reinstate_until": ep.reinstate_until,
-                    **_stage(session, policy, stage),
+                    **stage_wording(stage),
                 },
             )
     return added

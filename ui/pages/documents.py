@@ -258,9 +258,7 @@ class DocumentViewer(QFrame):
         self.title.setText(document.title)
         issued = wording.local_time(document.created_at) if document.created_at else "—"
         pages = f"{self.pdf.pageCount()} page" + ("s" if self.pdf.pageCount() != 1 else "")
-        self.meta.setText(
-            f"{document.policy_number or ''} · {pages} · issued {issued} · integrity checked"
-        )
+        self.meta.setText(f"{document.policy_number or ''} · {pages} · issued {issued} · integrity checked")
         self.meta.setToolTip(f"SHA-256 {document.sha256}")
         self.placeholder.setVisible(False)
         self.view.setVisible(True)
@@ -305,6 +303,7 @@ class DocumentsPage(Page):
         self.last_load_ms = 0.0
         # Coroutines this page started: cancelled by shutdown() before the client is closed.
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._stopped = False
 
         tools = QHBoxLayout()
         tools.setSpacing(10)
@@ -405,21 +404,27 @@ class DocumentsPage(Page):
         if not self.loaded and not self._loading:
             self.refresh()
 
-    def _track(self) -> None:
+    def _track(self) -> bool:
+        """Register the running coroutine for shutdown(); False once the page has shut down."""
+        if self._stopped:
+            return False
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+        return True
 
     def shutdown(self) -> None:
         """Cancel this page's network work (the account view is closing, the client goes next)."""
+        self._stopped = True  # answers still in flight are dropped, not drawn on a dying widget
         for task in list(self._tasks):
             task.cancel()
 
     @qasync.asyncSlot()
     async def refresh(self) -> None:
         """Fetch the account's documents (the service issues any that are due)."""
-        self._track()
+        if not self._track():
+            return
         if self._loading:
             return
         self._loading = True
@@ -441,6 +446,8 @@ class DocumentsPage(Page):
         self.set_documents(documents)
 
     def set_documents(self, documents: list[DocumentInfo]) -> None:
+        if self._stopped:
+            return
         started = time.perf_counter()
         self.status.setVisible(False)
         selected = self.viewer.document.id if self.viewer.document else None
@@ -507,7 +514,8 @@ class DocumentsPage(Page):
 
     @qasync.asyncSlot()
     async def _load(self, document: DocumentInfo) -> None:
-        self._track()
+        if not self._track():
+            return
         self.viewer.loading(document)
         try:
             content = await self.client.document_content(document.id)
@@ -520,6 +528,8 @@ class DocumentsPage(Page):
             self.viewer.show_error(
                 document, "We could not reach Portal to open this document. Try again shortly."
             )
+            return
+        if self._stopped:
             return
         selected = self._selected()
         if selected is None or selected.id == document.id:
@@ -535,7 +545,8 @@ class DocumentsPage(Page):
     @qasync.asyncSlot()
     async def save_as(self, path: Path | None = None) -> None:
         """Save the open document; the service records the download. `path` skips the dialog."""
-        self._track()
+        if not self._track():
+            return
         document = self.viewer.document
         if document is None:
             return

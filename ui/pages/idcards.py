@@ -11,8 +11,8 @@ from typing import Any
 
 import qasync
 import segno
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, Signal
-from PySide6.QtGui import QPixmap
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QPoint, QSizeF, Qt, Signal
+from PySide6.QtGui import QFont, QPageLayout, QPageSize, QPainter, QPdfWriter, QPixmap
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QFileDialog, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
@@ -153,6 +153,55 @@ class CardBack(QFrame):
         self.setAccessibleName("ID card back: verification QR code and claims phone number")
 
 
+def local_card_pdf(card: IdCardInfo, layout: str, fetched_at: datetime | None) -> bytes:
+    """A PDF drawn on this computer from the kept card data (used offline when the service's own
+    PDF was never fetched): the same faces as on screen, at true card size."""
+    out = QBuffer()
+    out.open(QIODevice.OpenModeFlag.WriteOnly)
+    writer = QPdfWriter(out)
+    writer.setResolution(300)
+    writer.setTitle(f"ID card {card.policy_number} {card.vehicle.description}")
+    writer.setCreator("Portal desktop (offline copy)")
+    card_mm = QSizeF(85.6, 53.98)
+    if layout == "wallet":
+        writer.setPageSize(QPageSize(card_mm, QPageSize.Unit.Millimeter))
+        writer.setPageMargins(QMarginsF(0, 0, 0, 0))
+    else:
+        writer.setPageSize(QPageSize(QPageSize.PageSizeId.Letter))
+        writer.setPageMargins(QMarginsF(15, 15, 15, 15), QPageLayout.Unit.Millimeter)
+    dots_per_mm = writer.resolution() / 25.4
+    scale = card_mm.width() * dots_per_mm / CARD_W  # widget pixels -> printed card width
+    painter = QPainter(writer)
+    try:
+        faces = [CardFront(card), CardBack(card)]
+        if layout == "wallet":
+            for i, face in enumerate(faces):
+                if i:
+                    writer.newPage()
+                painter.save()
+                painter.scale(scale, scale)
+                face.render(painter, QPoint())
+                painter.restore()
+        else:
+            when = fetched_at.astimezone().strftime("%-d %b %Y %H:%M") if fetched_at else "earlier"
+            painter.setFont(QFont(theme.FONT_FAMILY, 11))
+            painter.drawText(
+                0,
+                int(8 * dots_per_mm),
+                f"ID card {card.policy_number} · {card.vehicle.description} · printed offline from the card "
+                f"fetched {when}",
+            )
+            for i, face in enumerate(faces):
+                painter.save()
+                painter.translate(i * (card_mm.width() + 8) * dots_per_mm, 16 * dots_per_mm)
+                painter.scale(scale, scale)
+                face.render(painter, QPoint())
+                painter.restore()
+    finally:
+        painter.end()
+    return bytes(out.data())
+
+
 class IdCardsPage(Page):
     """Threading/async rule: Qt thread; network calls are coroutines on the qasync loop."""
 
@@ -168,31 +217,53 @@ class IdCardsPage(Page):
         self.offline_since: datetime | None = None
         self.messages: dict[str, QLabel] = {}
         self._loading = False
+        self.loaded = False
         # Coroutines this page started: cancelled by shutdown() before the client is closed.
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._stopped = False
+
+    @property
+    def keeps_copies(self) -> bool:
+        """Only a policyholder's own app keeps cards on disk: staff desks never hoard customers' papers."""
+        user = self.client.user
+        return self.store is not None and not (user is not None and user.is_staff)
 
     @property
     def offline(self) -> bool:
         return self.offline_since is not None
 
     def show_overview(self, overview: AccountOverview) -> None:
-        """Every overview (sign-in, live changes) refreshes the cards and the offline copy."""
-        self.refresh()
+        """Live changes refresh the cards once the page has been opened (then the copy is current)."""
+        if self.loaded or self.isVisible():
+            self.refresh()
 
-    def _track(self) -> None:
+    def showEvent(self, event: Any) -> None:
+        # Fetched when first shown, not at sign-in: the first listing issues the term's cards,
+        # which is the service's work to do when someone asks for them.
+        super().showEvent(event)
+        if not self.loaded and not self._loading:
+            self.refresh()
+
+    def _track(self) -> bool:
+        """Register the running coroutine for shutdown(); False once the page has shut down."""
+        if self._stopped:
+            return False
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+        return True
 
     def shutdown(self) -> None:
         """Cancel this page's network work (the account view is closing, the client goes next)."""
+        self._stopped = True  # answers still in flight are dropped, not drawn on a dying widget
         for task in list(self._tasks):
             task.cancel()
 
     @qasync.asyncSlot()
     async def refresh(self) -> None:
-        self._track()
+        if not self._track():
+            return
         if self._loading:
             return
         self._loading = True
@@ -207,25 +278,10 @@ class IdCardsPage(Page):
         finally:
             self._loading = False
         self.offline_since = None
-        if self.store is not None:
+        self.loaded = True
+        if self.store is not None and self.keeps_copies:
             self.store.save([c.raw for c in cards])
         self._render(cards)
-        await self._keep_pdfs(cards)
-
-    async def _keep_pdfs(self, cards: list[IdCardInfo]) -> None:
-        """Download each card's PDFs once (recorded as downloads) so Save and Print work offline."""
-        if self.store is None:
-            return
-        for card in cards:
-            for document_id in (card.wallet_document_id, card.page_document_id):
-                if self.store.pdf(document_id) is not None:
-                    continue
-                try:
-                    self.store.save_pdf(
-                        document_id, await self.client.document_content(document_id, download=True)
-                    )
-                except PortalError:
-                    return  # next refresh tries again
 
     def _show_saved(self) -> None:
         saved = self.store.load() if self.store is not None else None
@@ -236,6 +292,8 @@ class IdCardsPage(Page):
         self._render([IdCardInfo.from_json(c) for c in saved.cards])
 
     def _render(self, cards: list[IdCardInfo], *, error: str = "") -> None:
+        if self._stopped:
+            return
         self.cards = cards
         self.messages = {}
         clear_layout(self.content)
@@ -308,12 +366,13 @@ class IdCardsPage(Page):
     # --- files -------------------------------------------------------------------------------
 
     async def card_pdf(self, card: IdCardInfo, layout: str) -> bytes | None:
-        """The PDF for one layout: from the service when online (a recorded download), else the copy."""
+        """The PDF for one layout: from the service when online (a recorded download, kept for later),
+        else the copy kept on this computer, else one drawn here from the kept card data."""
         document_id = card.wallet_document_id if layout == "wallet" else card.page_document_id
         if not self.offline:
             try:
                 content = await self.client.document_content(document_id, download=True)
-                if self.store is not None:
+                if self.store is not None and self.keeps_copies:
                     self.store.save_pdf(document_id, content)
                 return content
             except ServiceUnreachable:
@@ -323,15 +382,15 @@ class IdCardsPage(Page):
                 return None
         saved = self.store.pdf(document_id) if self.store is not None else None
         if saved is None:
-            self._say(
-                card, "This file was not saved on this computer before Portal became unreachable.", error=True
-            )
+            # Never fetched while online: draw it here from the card data kept on this computer.
+            saved = local_card_pdf(card, layout, self.offline_since)
         return saved
 
     @qasync.asyncSlot()
     async def save(self, card: IdCardInfo, layout: str, path: Path | None = None) -> None:
         """Save the wallet card or the printable page; `path` skips the file dialog."""
-        self._track()
+        if not self._track():
+            return
         if path is None:
             suffix = "wallet" if layout == "wallet" else "page"
             name = f"{card.policy_number}-id-card-{card.vehicle.vin[-6:]}-{suffix}.pdf"
@@ -355,7 +414,8 @@ class IdCardsPage(Page):
     @qasync.asyncSlot()
     async def print_card(self, card: IdCardInfo, printer: QPrinter | None = None) -> None:
         """Print the printable page (card front and back at true size, with cut lines)."""
-        self._track()
+        if not self._track():
+            return
         content = await self.card_pdf(card, "page")
         if content is None:
             return

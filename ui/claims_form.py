@@ -465,6 +465,7 @@ class ClaimForm(QWidget):
             remove.clicked.connect(lambda _=False, p=path: self.remove_photo(p))
             line.addWidget(remove)
             self.photo_list.addWidget(row)
+            row.show()
 
     # --- submitting --------------------------------------------------------------------------
 

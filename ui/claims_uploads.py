@@ -89,12 +89,17 @@ class UploadManager(QObject):
         entry = self.entries.get(key)
         if entry is None:
             return
-        task = self._tasks.get(key)
-        entry.state, entry.error = CANCELLED, ""
+        if entry.state not in (QUEUED, UPLOADING):
+            return
+        # Popped here, not in the task: a task cancelled before it first ran never runs its
+        # except clause, and its slot must free up for the next photo either way.
+        task = self._tasks.pop(key, None)
+        entry.state, entry.error, entry.sent = CANCELLED, "", 0
         self._save()
         self.changed.emit(key)
         if task is not None:
             task.cancel()
+        self._pump()
 
     def retry(self, key: str) -> None:
         entry = self.entries.get(key)
@@ -106,8 +111,7 @@ class UploadManager(QObject):
         self._pump()
 
     def remove(self, key: str) -> None:
-        if key in self._tasks:
-            self.cancel(key)
+        self.cancel(key)
         if self.entries.pop(key, None) is not None:
             self._save()
             self.listChanged.emit()
@@ -151,11 +155,7 @@ class UploadManager(QObject):
                 on_progress=lambda sent, total: self._progress(entry.key, sent, total),
             )
         except asyncio.CancelledError:
-            self._tasks.pop(entry.key, None)
-            if entry.state == CANCELLED:  # the person pressed Cancel: keep going with the rest
-                entry.sent = 0
-                self.changed.emit(entry.key)
-                self._pump()
+            if entry.state == CANCELLED:  # the person pressed Cancel; cancel() did the rest
                 return
             raise  # shutting down: the journal still says "uploading", so it is retried later
         except FileNotFoundError:

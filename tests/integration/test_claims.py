@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -318,6 +319,29 @@ def test_a_1_gb_upload_is_refused_before_it_is_read(
     # Then the service answers 413 at once, from the headers alone
     assert response.startswith("HTTP/1.1 413"), response[:200]
     assert "claim.photo_too_large" in response
+    assert _refusal_state(module_service) == before
+
+
+def test_an_upload_dropped_half_way_leaves_nothing(
+    module_service: Service, alex: httpx.Client, alex_overview: dict[str, Any]
+) -> None:
+    # Given a client that sends 1 MB of a promised 5 MB photo and hangs up (cancel, crash)
+    claim = _file(alex, alex_overview)
+    before = _refusal_state(module_service)
+    url = urlsplit(module_service.url)
+    head = (
+        f"POST /api/v1/claims/uploads/{claim['id']}?filename=half.jpg HTTP/1.1\r\n"
+        f"Host: {url.netloc}\r\nAuthorization: {alex.headers['Authorization']}\r\n"
+        f"Content-Length: {5_000_000}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        sock.sendall(head + samples.jpeg(64, 64) + b"\x00" * 1_000_000)
+    # Then the temp file goes and nothing is recorded
+    tmp = Path(module_service.container.settings.data_dir) / "claim-photos" / "tmp"
+    deadline = time.monotonic() + 10
+    while any(tmp.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(tmp.iterdir())
     assert _refusal_state(module_service) == before
 
 

@@ -262,3 +262,40 @@ def test_customer_answers_a_request_for_information_in_the_app(
     run(qtbot, agent.aclose())
     assert seen.timeline[-1].kind == "response" and seen.timeline[-1].note == "The left-turn lane."
     _settle(qtbot, page)
+
+
+def test_cancel_one_of_several_uploads_then_retry_it(
+    qtbot: Any, make_app: Any, service_url: str, tmp_path: Path
+) -> None:
+    # Given four photos added to CLM-700112 at once (three upload, the fourth waits its turn)
+    app = make_app(service_url, tmp_path)
+    page = _open_claims(qtbot, app)
+    claim = next(c for c in page.claims if c.number == "CLM-700112")
+    page.open_claim(claim.id)
+    entries = page.uploads.add(claim.id, claim.number, _photos(tmp_path, 4, (800, 600)))
+    waiting = entries[3]
+    assert waiting.state == "queued" and page.uploads.running() == 3
+
+    # When Alex cancels the waiting one and one that has already started
+    def row_of(key: str) -> Any:  # rows are rebuilt when live changes arrive: look them up each time
+        return next(r for r in page.upload_row_widgets() if r.key == key and r.isVisible())
+
+    row_of(waiting.key).cancel_button.click()
+    page.uploads.cancel(entries[0].key)
+    # Then both show "cancelled" with Retry, and the others finish
+    assert page.uploads.entries[entries[0].key].state == "cancelled"
+    qtbot.waitUntil(lambda: page.uploads.running() == 0, timeout=20_000)
+    assert [page.uploads.entries[e.key].state for e in entries] == ["cancelled", "done", "done", "cancelled"]
+    row = row_of(waiting.key)
+    assert "cancelled" in row.status.text() and row.retry_button.isVisible()
+    # When they retry the waiting one, it uploads
+    qtbot.mouseClick(row.retry_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.uploads.entries[waiting.key].state == "done", timeout=20_000)
+    qtbot.waitUntil(
+        lambda: (
+            {"damage-2.jpg", "damage-3.jpg", "damage-4.jpg"}
+            <= {p.filename for p in page._photos.get(claim.id, [])}
+        ),
+        timeout=20_000,
+    )
+    _settle(qtbot, page)

@@ -589,7 +589,9 @@ class ClaimsPage(Page):
             for entry in self.uploads.for_claim(claim_id):
                 if entry.state == "done" and entry.photo_id in shown:
                     continue  # its thumbnail is in the grid below now
-                self.upload_rows.addWidget(UploadRow(self.uploads, entry))
+                row = UploadRow(self.uploads, entry)
+                self.upload_rows.addWidget(row)
+                row.show()  # added to a layout already on screen: Qt leaves it hidden otherwise
 
     def upload_row_widgets(self) -> list[UploadRow]:
         return [w for w in self.detail_view.findChildren(UploadRow)]
@@ -630,7 +632,9 @@ class ClaimsPage(Page):
             clear_layout(self.photo_grid)
             photos = self._photos.get(claim_id, [])
             if not photos:
-                self.photo_grid.addWidget(label("No photos yet.", "muted"), 0, 0)
+                empty = label("No photos yet.", "muted")
+                self.photo_grid.addWidget(empty, 0, 0)
+                empty.show()
                 return
             columns = 4
             for i, photo in enumerate(photos):
@@ -644,6 +648,7 @@ class ClaimsPage(Page):
                 if data is not None:
                     tile.thumb.load(data)
                 self.photo_grid.addWidget(tile, i // columns, i % columns, Qt.AlignmentFlag.AlignLeft)
+                tile.show()
             self.photo_grid.setColumnStretch(columns, 1)
 
     # --- filing ------------------------------------------------------------------------------

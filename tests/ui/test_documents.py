@@ -219,5 +219,5 @@ def test_id_cards_show_offline_from_the_last_fetch(qtbot: Any, service_url: str,
     assert wallet.read_bytes() == online_wallet.read_bytes()
     pages, text = pdf_text(printable.read_bytes())
     flat = " ".join(text.replace("\ufb04", "ffl").split())  # Qt's PDF keeps the "ffl" ligature
-    assert pages == 1 and "AUT-100877" in flat and "printed offline from the card fetched" in flat
+    assert pages == 1 and "AUT-100877" in flat and "Printed offline from the card fetched" in flat
     run(qtbot, offline_client.aclose())

@@ -185,21 +185,21 @@ def local_card_pdf(card: IdCardInfo, layout: str, fetched_at: datetime | None) -
         else:
             when = fetched_at.astimezone().strftime("%-d %b %Y %H:%M") if fetched_at else "earlier"
             painter.setFont(QFont(theme.FONT_FAMILY, 11))
-            painter.drawText(
-                0,
-                int(8 * dots_per_mm),
-                f"ID card {card.policy_number} · {card.vehicle.description} · printed offline from the card "
-                f"fetched {when}",
-            )
+            title = f"ID card {card.policy_number} · {card.vehicle.description}"
+            painter.drawText(0, int(6 * dots_per_mm), title)
+            painter.drawText(0, int(12 * dots_per_mm), f"Printed offline from the card fetched {when}.")
             for i, face in enumerate(faces):
                 painter.save()
-                painter.translate(i * (card_mm.width() + 8) * dots_per_mm, 16 * dots_per_mm)
+                painter.translate(i * (card_mm.width() + 8) * dots_per_mm, 18 * dots_per_mm)
                 painter.scale(scale, scale)
                 face.render(painter, QPoint())
                 painter.restore()
     finally:
         painter.end()
-    return bytes(out.data())
+    data = bytes(out.data())
+    del writer  # the writer refers to the buffer: let it go first
+    out.close()
+    return data
 
 
 class IdCardsPage(Page):

@@ -30,6 +30,7 @@ from ui.staff.changelog import ChangeLogPanel
 from ui.staff.notes import NotesPanel
 from ui.staff.printing import PrintFailed, print_pdfs
 from ui.staff.tasks import TaskOwner
+from ui.staff_evidence import EvidencePanel
 from ui.widgets import label
 
 
@@ -99,6 +100,11 @@ class AccountTab(QWidget, TaskOwner):
         self.side_tabs.setObjectName("SideTabs")
         self.side_tabs.addTab(self.changelog, "Change log")
         self.side_tabs.addTab(self.notes, "Notes")
+        self.evidence: EvidencePanel | None = None
+        if me.role in ("agent", "supervisor", "admin"):
+            # Disputes: export the signed evidence pack, read the dispute answers (issue 8).
+            self.evidence = EvidencePanel(client, account_id)
+            self.side_tabs.addTab(self.evidence, "Evidence")
         side_box.addWidget(self.side_tabs)
         side.setMinimumWidth(320)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -158,6 +164,8 @@ class AccountTab(QWidget, TaskOwner):
             self.customer_name = overview.holders[0].full_name
         self._update_banner()
         self.titleChanged.emit(self.customer_name or overview.name)
+        if self.evidence is not None:
+            self.evidence.show_overview(overview)
 
     def _update_banner(self) -> None:
         text = staff_wording.acting_banner(

@@ -38,7 +38,8 @@ from ui.staff.branch_desk import VerifyPanel
 from ui.staff.search import SearchPanel
 from ui.staff.style import STAFF_QSS
 from ui.staff.tasks import TaskOwner
-from ui.widgets import EmptyState, label
+from ui.supervisor_dashboard import CaseQueue, SupervisorDashboard
+from ui.widgets import EmptyState, Page, label
 
 OPEN_ACCOUNTS_REFRESH_MS = 5000
 
@@ -216,6 +217,17 @@ class StaffWindow(QMainWindow):
             self._add_fixed_tab(self.open_accounts_panel, "Being viewed")
             self.open_accounts_panel.timer.start()
             self.open_accounts_panel.refresh()
+            # Complaints (issue 8): service figures with charts, and the queue counting down.
+            self.service_dashboard = SupervisorDashboard(client)
+            self._add_fixed_tab(self.service_dashboard, "Service dashboard")
+            self.service_dashboard.reload()
+        if me.role == "agent":
+            self.case_queue = CaseQueue(client)
+            queue_page = Page("Cases", "Open complaints and disputes, the most urgent promise first.")
+            queue_page.content.addWidget(self.case_queue)
+            self.case_queue.setMinimumHeight(480)
+            self._add_fixed_tab(queue_page, "Cases")
+            self.case_queue.reload()
 
         self.status_text = QLabel(f"Signed in as {me.email}" + (f" · {server_label}" if server_label else ""))
         self.statusBar().addWidget(self.status_text, 1)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.accounts.models import AccountHolder
@@ -201,7 +203,29 @@ def _throttles(session: Session, ctx: AuthContext, email: str, client_address: s
                 s.lock_seconds,
             )
         )
+    _lock_counters(session, [t.key for t in throttles])
     return throttles
+
+
+def _lock_counters(session: Session, keys: list[str]) -> None:
+    """Create the missing counters and lock them all, always in key order, before any check."""
+    # A burst of first failures used to insert the same key twice (a 500) and to take the user and
+    # address rows in different orders (PostgreSQL deadlocks): insert-if-missing, then lock sorted.
+    keys = sorted(set(keys))
+    dialect = session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        session.execute(
+            insert(SignInThrottle)
+            .values([{"key": k, "failures": 0} for k in keys])
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+    session.scalars(
+        select(SignInThrottle)
+        .where(SignInThrottle.key.in_(keys))
+        .order_by(SignInThrottle.key)
+        .with_for_update()
+    ).all()
 
 
 # --- sign-in, refresh, sign-out --------------------------------------------------------------

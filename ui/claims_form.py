@@ -44,9 +44,15 @@ QComboBox:focus, QDateTimeEdit:focus, QPlainTextEdit:focus { border: 2px solid #
 QComboBox[invalid="true"], QDateTimeEdit[invalid="true"], QPlainTextEdit[invalid="true"] {
     border: 2px solid #C0392B;
 }
+QComboBox::drop-down, QDateTimeEdit::drop-down { border: none; width: 30px; }
+QComboBox::down-arrow, QDateTimeEdit::down-arrow {
+    image: url(@ICONS@/chevron-down.svg); width: 16px; height: 16px;
+}
 QComboBox QAbstractItemView { border: 1px solid #C5CFDC; background: #FFFFFF; font-size: 14px;
     selection-background-color: #E6EFFB; selection-color: #12233D; }
 """
+
+FORM_QSS = FORM_QSS.replace("@ICONS@", theme.ICONS_DIR.as_posix())
 
 FIELD_ORDER = (
     "policy_id",

@@ -130,4 +130,4 @@ def who(name: str, role: str) -> str:
 def file_size(size: int) -> str:
     if size >= 1_000_000:
         return f"{size / 1_000_000:.1f} MB"
-    return f"{max(1, size // 1000)} KB"
+    return f"{max(1, size // 1000)} KB" if size > 0 else "0 KB"

@@ -181,6 +181,13 @@ async def _shoot(out: Path, data_dir: Path) -> None:
 
         await shoot_claims(view, main, out, base, _save)
 
+        # The staff window (issue 7): search, an account with the live change log, the branch desk.
+        from ui.staff.screenshots import shoot_staff
+
+        view.show_page("overview")
+        assert controller.client is not None
+        await shoot_staff(base, out, data_dir, _save, controller.client, main)
+
         # The notification centre over the window, and its settings.
         from ui.notifications_screenshots import shoot_notifications
 

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QVBoxLayout,
+    QWidget,
 )
 
 from portal_app.client import PortalClient, PortalError
@@ -173,7 +174,14 @@ class SearchPanel(QFrame):
             "search", "Search the customer base", "Start typing: two letters or digits are enough."
         )
         self.stack = QStackedWidget()
-        self.stack.addWidget(self.empty)
+        # The hint sits under the box rather than stretched over the whole panel.
+        holder = QWidget()
+        holder_box = QVBoxLayout(holder)
+        holder_box.setContentsMargins(0, 0, 0, 0)
+        holder_box.addWidget(self.empty)
+        holder_box.addStretch(1)
+        self.empty_holder = holder
+        self.stack.addWidget(holder)
         self.stack.addWidget(self.list)
         box.addWidget(self.stack, 1)
         self._debounce = QTimer(self)
@@ -208,7 +216,7 @@ class SearchPanel(QFrame):
             if self._task is not None:
                 self._task.cancel()
             self.model.set_hits([])
-            self.stack.setCurrentWidget(self.empty)
+            self.stack.setCurrentWidget(self.empty_holder)
             self.status.setText(
                 "Results appear as you type." if not text else "Keep typing: two letters or digits."
             )
@@ -241,7 +249,7 @@ class SearchPanel(QFrame):
                 f"{len(hits)} customer{'s' if len(hits) != 1 else ''} · {self.last_ms:.0f} ms"
             )
         else:
-            self.stack.setCurrentWidget(self.empty)
+            self.stack.setCurrentWidget(self.empty_holder)
             self.status.setText(f"No customer matches “{query.strip()}”. Check the spelling or try a number.")
         self.searched.emit(query, len(hits))
 

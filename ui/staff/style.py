@@ -35,4 +35,6 @@ QTabBar::tab {
 QTabBar::tab:selected { background: #FFFFFF; color: #0E2747; font-weight: bold; }
 QTabWidget#SideTabs::pane { border: 0; }
 QTableWidget#OpenAccounts { background: #FFFFFF; }
+QListWidget#NotesList::item { padding: 8px 6px; border-bottom: 1px solid #E4E9F0; color: #1A2433; }
+QListWidget#NotesList::item:selected { background: #EAF1FB; }
 """

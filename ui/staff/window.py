@@ -87,8 +87,9 @@ class OpenAccountsPanel(QWidget, TaskOwner):
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.cellDoubleClicked.connect(self._open_row)
         self.empty = EmptyState(
             "user", "Nobody has an account open", "Accounts agents and branch staff open appear here at once."
@@ -182,6 +183,15 @@ class StaffWindow(QMainWindow):
         self.tabs.setTabsClosable(True)
         self.tabs.setMovable(True)
         self.tabs.tabCloseRequested.connect(self._close_tab)
+        # An open account gets the width: the search panel steps aside and comes back with
+        # Ctrl+F, the corner button, or any home tab.
+        self.find_button = QPushButton(theme.icon("search", theme.BLUE), "Find a customer")
+        self.find_button.setAccessibleName("Find a customer")
+        self.find_button.setToolTip("Find a customer (Ctrl+F)")
+        self.find_button.setProperty("kind", "quiet")
+        self.find_button.clicked.connect(self.show_search)
+        self.tabs.setCornerWidget(self.find_button, Qt.Corner.TopRightCorner)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
         body.addWidget(self.tabs, 1)
         column.addLayout(body, 1)
         self.setCentralWidget(central)
@@ -266,7 +276,7 @@ class StaffWindow(QMainWindow):
         portal = self.menuBar().addMenu("&Portal")
         find = QAction("&Find customer", self)
         find.setShortcut(QKeySequence("Ctrl+F"))
-        find.triggered.connect(self.search.focus_search)
+        find.triggered.connect(self.show_search)
         portal.addAction(find)
         close_tab = QAction("&Close account tab", self)
         close_tab.setShortcut(QKeySequence("Ctrl+W"))
@@ -285,6 +295,16 @@ class StaffWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         quit_action.triggered.connect(self.close)
         portal.addAction(quit_action)
+
+    def show_search(self) -> None:
+        self.search.setVisible(True)
+        self.find_button.setVisible(False)
+        self.search.focus_search()
+
+    def _on_tab_changed(self, index: int) -> None:
+        on_account = isinstance(self.tabs.widget(index), AccountTab)
+        self.search.setVisible(not on_account)
+        self.find_button.setVisible(on_account)
 
     def _add_fixed_tab(self, widget: QWidget, title: str) -> None:
         index = self.tabs.addTab(widget, title)

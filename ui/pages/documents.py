@@ -235,6 +235,7 @@ class DocumentViewer(QFrame):
         self.placeholder.setVisible(True)
         for b in (self.save_button, self.print_button, self.close_button):
             b.setEnabled(False)
+            b.setVisible(False)  # nothing to act on until a document is open
 
     def loading(self, document: DocumentInfo) -> None:
         self.title.setText(document.title)
@@ -265,6 +266,7 @@ class DocumentViewer(QFrame):
         self.error.setVisible(False)
         for b in (self.save_button, self.print_button, self.close_button):
             b.setEnabled(True)
+            b.setVisible(True)
 
 
 def print_pdf(pdf: QPdfDocument, printer: QPrinter) -> int:

@@ -27,6 +27,8 @@ FINAL_WARNING_DAYS = 3
 AFTER_CANCEL_DAYS = 7
 
 Rule = Callable[[Session, AuditEvent], None]
+# The actor name documents.service.ensure_policy_documents records its lazy generation under.
+LAZY_DOCUMENTS = "Document service"
 
 
 def _policy_by_number(session: Session, number: str | None) -> Policy | None:
@@ -138,11 +140,14 @@ def _policy_changed(session: Session, event: AuditEvent) -> None:
 
 
 def _document_ready(session: Session, event: AuditEvent) -> None:
-    # Documents a customer's own viewing generated are not news to them; ones issued by staff or
-    # the system (a new term, a letter) are.
-    if event.actor_role == "policyholder":
-        return
+    # Documents are generated lazily, on first view, by the "Document service": those are not news
+    # (the customer is already looking at them), and neither is anything a customer's own viewing
+    # caused. Documents issued by staff or other jobs (a letter, a statement) are.
     after = event.after or {}
+    if event.actor_role == "policyholder" or event.actor_name == LAZY_DOCUMENTS:
+        return
+    if after.get("kind") in ("id_card", "id_card_wallet"):
+        return
     policy = _policy_by_number(session, after.get("policy_number"))
     data = {**after, "document_title": after.get("title", "A document")}
     _queue(session, event, "document_ready", data, policy_id=policy.id if policy else None)

@@ -171,6 +171,17 @@ def test_each_type_triggers_and_reaches_every_channel(world: tuple[Service, Inbo
             entity_id="doc_2",
             after={"title": "ID card", "policy_number": auto_no},
         )
+    with svc.container.db.write() as session:  # ... a document generated on first view
+        audit.record(
+            session,
+            Actor.system("Document service"),
+            svc.container.clock,
+            action="document.issued",
+            account_id=m["account_id"],
+            entity_type="document",
+            entity_id="doc_3",
+            after={"title": "Declarations", "kind": "declarations", "policy_number": auto_no},
+        )
     _record(svc, "case.note_added", "case", "case_1", {"message": "internal"})
 
     # Then each event queued its notice for both holders, in the same transaction

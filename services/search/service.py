@@ -16,7 +16,9 @@ from services.search.models import SearchTerm
 from services.search.terms import KIND_WEIGHT, UPPER, holder_terms, normalise, number_terms
 
 MIN_QUERY = 2
-PREFIX_LIMIT = 400
+# Enough rows to fill a page of results (a customer has a few terms per prefix); more only
+# costs fetching on short, common prefixes like "smi".
+PREFIX_LIMIT = 200
 MAX_RESULTS = 50
 
 _T = SearchTerm.__table__
@@ -66,7 +68,8 @@ def search_customers(session: Session, actor: Actor, *, query: str, limit: int =
     limit = max(1, min(limit, MAX_RESULTS))
     conn = session.connection()
     best: dict[tuple[str, str | None], tuple[float, str, str]] = {}
-    for term, kind, display, account_id, holder_id in conn.execute(_MATCHES, {"q": q, "upper": q + UPPER}):
+    matches = conn.execute(_MATCHES, {"q": q, "upper": q + UPPER}).all()  # one fetch, not per row
+    for term, kind, display, account_id, holder_id in matches:
         score = KIND_WEIGHT.get(kind, 0) + (1000 if term == q else -min(len(term) - len(q), 40) * 0.5)
         key = (account_id, holder_id)
         if key not in best or score > best[key][0]:

@@ -105,7 +105,8 @@ class ChangeLogModel(QAbstractListModel):
             return
         for seq in expired:
             del self._fresh_until[seq]
-        rows = [i for i, e in enumerate(self._events) if e.seq in set(expired)]
+        gone = set(expired)
+        rows = [i for i, e in enumerate(self._events) if e.seq in gone]
         if rows:
             self.dataChanged.emit(self.index(min(rows)), self.index(max(rows)), [FRESH_ROLE])
         if not self._fresh_until:

@@ -222,6 +222,26 @@ async def shoot(out: Path, url: str, data_dir: Path) -> None:
     await _until(lambda: panel.answer is not None and "charges" in panel.answer)
     await asyncio.sleep(0.3)
     _save(panel, out / "staff-evidence-charges.png")
+    # The same panel where agents meet it: beside the open account in the staff window.
+    from ui.staff.window import StaffWindow
+
+    me = await agent.me()
+    staff = StaffWindow(agent, me, data_dir=data_dir / "staff")
+    staff.resize(1440, 880)
+    staff.show()
+    tab = staff.open_account(shah_id, "Priya Shah")
+    await _until(lambda: tab.view.overview is not None)
+    assert tab.evidence is not None
+    tab.side_tabs.setCurrentWidget(tab.evidence)
+    tab.splitter.setSizes([760, 680])
+    tab.evidence.policy.setCurrentIndex(tab.evidence.policy.findData(renters.id))
+    tab.evidence.load_answer("cancellation")
+    await _until(lambda: tab.evidence is not None and tab.evidence.answer is not None)
+    await asyncio.sleep(0.6)
+    _save(staff, out / "staff-window-evidence.png")
+    await tab.aclose()
+    staff.close()
+    staff.deleteLater()
     await agent.aclose()
 
     # The supervisor's dashboard.

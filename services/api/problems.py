@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.errors import DomainError
@@ -61,6 +62,22 @@ def install(app: FastAPI) -> None:
         codes = {404: "request.not_found", 405: "request.method_not_allowed", 413: "request.too_large"}
         code = codes.get(exc.status_code, f"http.{exc.status_code}")
         return problem(exc.status_code, code, str(exc.detail), str(exc.detail))
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        if not exc.connection_invalidated and not isinstance(exc, OperationalError):
+            return await _unexpected(request, exc)
+        # The database went away (a restart, a failover, SQLite busy): nothing was committed, and
+        # the same request will work in a moment. Say so, instead of a bare 500.
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
+        return problem(
+            503,
+            "server.database_unavailable",
+            "Temporarily unavailable",
+            "We could not reach our database just now. Nothing was changed; please try again.",
+            retry_after=2,
+            request_id=getattr(request.state, "request_id", None),
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

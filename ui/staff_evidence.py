@@ -76,12 +76,13 @@ class EvidencePanel(QWidget):
         self.account_id = account_id
         self.last_pack: Path | None = None
         self.answer: dict[str, Any] | None = None
+        self._narrow_keep: tuple[int, ...] = (0, 2)
         self.setObjectName("EvidencePanel")
         box = QVBoxLayout(self)
         box.setContentsMargins(16, 14, 16, 14)
         box.setSpacing(12)
 
-        export = Card("Evidence pack", "A signed record anyone can check, for the customer or an ombudsman.")
+        export = Card("Evidence pack", "A signed record anyone can check.")
         export.setProperty("icon", "lock")
         dates = QHBoxLayout()
         self.limit = QCheckBox("Only a period")
@@ -124,10 +125,10 @@ class EvidencePanel(QWidget):
         box.addWidget(export)
 
         answers = Card("Dispute answers", "Straight from the audit trail and the payment records.")
-        pick = QHBoxLayout()
         self.policy = QComboBox()
         self.policy.setAccessibleName("Policy")
-        pick.addWidget(self.policy, 1)
+        answers.body.addWidget(self.policy)
+        pick = QHBoxLayout()
         self.cancel_button = QPushButton("Paid before cancellation?")
         self.cancel_button.setAccessibleName("Show everything between the due date and the cancellation")
         self.cancel_button.clicked.connect(lambda: self.load_answer("cancellation"))
@@ -136,6 +137,7 @@ class EvidencePanel(QWidget):
         self.charges_button.clicked.connect(lambda: self.load_answer("charges"))
         pick.addWidget(self.cancel_button)
         pick.addWidget(self.charges_button)
+        pick.addStretch(1)
         answers.body.addLayout(pick)
         self.summary = label("Choose a policy and a question.", "muted", wrap=True)
         answers.body.addWidget(self.summary)
@@ -235,7 +237,14 @@ class EvidencePanel(QWidget):
         else:
             self._show_charges(answer)
 
-    def _fill(self, header: list[str], rows: list[list[str]], danger_rows: set[int] | None = None) -> None:
+    def _fill(
+        self,
+        header: list[str],
+        rows: list[list[str]],
+        danger_rows: set[int] | None = None,
+        narrow_keep: tuple[int, ...] = (0, 2),
+    ) -> None:
+        self._narrow_keep = narrow_keep
         self.table.clear()
         self.table.setColumnCount(len(header))
         self.table.setHorizontalHeaderLabels(header)
@@ -251,7 +260,30 @@ class EvidencePanel(QWidget):
         for c in range(len(header)):
             head.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
         head.setSectionResizeMode(len(header) - 2, QHeaderView.ResizeMode.Stretch)
+        self._fit_columns()
         self.table.resizeRowsToContents()
+
+    def _fit_columns(self) -> None:
+        """Beside an open account the panel is narrow: keep time and what happened, the rest is
+        in each row's tooltip."""
+        narrow = self.width() < 720
+        columns = self.table.columnCount()
+        for c in range(columns):
+            keep = c in self._narrow_keep or not narrow
+            self.table.setColumnHidden(c, not keep)
+        if narrow:
+            for r in range(self.table.rowCount()):
+                cells = [self.table.item(r, c) for c in range(columns)]
+                full = " · ".join(i.text() for i in cells if i is not None and i.text())
+                for item in cells:
+                    if item is not None:
+                        item.setToolTip(full)
+
+    def resizeEvent(self, event: object) -> None:  # Qt's name
+        super().resizeEvent(event)  # type: ignore[arg-type]
+        if self.table.columnCount():
+            self._fit_columns()
+            self.table.resizeRowsToContents()
 
     def _show_cancellation(self, a: dict[str, Any]) -> None:
         if not a.get("applies"):
@@ -295,4 +327,6 @@ class EvidencePanel(QWidget):
             for c in a["charges"]
         ]
         red = {i for i, c in enumerate(a["charges"]) if c["payment_id"] in dupes}
-        self._fill(["Local time", "Charge", "Amount", "Stripe PaymentIntent", "Receipt"], rows, red)
+        self._fill(
+            ["Local time", "Charge", "Amount", "Stripe PaymentIntent", "Receipt"], rows, red, (0, 2, 3)
+        )

@@ -80,17 +80,33 @@ def cancellation_answer(session: Session, actor: Actor, clock: Clock, *, policy_
             "events": [],
         }
     start = _start_of_local_day(episode.due_date, policy.time_zone)
-    # The cancellation's own audit event is stamped a moment after the episode's cancelled_at.
-    end = episode.cancelled_at + timedelta(seconds=1) if episode.cancelled_at else clock.now()
-    events = session.scalars(
-        select(AuditEvent)
-        .where(
-            AuditEvent.account_id == policy.account_id,
-            AuditEvent.occurred_at >= start,
-            AuditEvent.occurred_at <= end,
-        )
-        .order_by(AuditEvent.seq)
+    end = episode.cancelled_at or clock.now()
+    window = select(AuditEvent).where(
+        AuditEvent.account_id == policy.account_id, AuditEvent.occurred_at >= start
     )
+    # The window ends with the cancellation's own audit event (stamped a moment after the episode's
+    # cancelled_at), so anything after it, however soon, is left out.
+    cancel_seq = (
+        session.scalar(
+            select(AuditEvent.seq)
+            .where(
+                AuditEvent.account_id == policy.account_id,
+                AuditEvent.action == "policy.cancelled_nonpayment",
+                AuditEvent.entity_id == policy.id,
+                AuditEvent.occurred_at >= episode.cancelled_at,
+            )
+            .order_by(AuditEvent.seq)
+            .limit(1)
+        )
+        if episode.cancelled_at
+        else None
+    )
+    window = (
+        window.where(AuditEvent.seq <= cancel_seq)
+        if cancel_seq
+        else window.where(AuditEvent.occurred_at <= end)
+    )
+    events = session.scalars(window.order_by(AuditEvent.seq))
     rows = [
         event_row(e, policy.time_zone)
         for e in events

@@ -42,8 +42,7 @@ def seed_demo_cases(
         clock,
         case_id=complaint.id,
         message=(
-            "Thanks Alex, we have your complaint and are checking the October charge "
-            "against your schedule."
+            "Thanks Alex, we have your complaint and are checking the October charge against your schedule."
         ),
     )
     service.respond(
@@ -52,8 +51,7 @@ def seed_demo_cases(
         clock,
         case_id=complaint.id,
         message=(
-            "Customer called; premium changed after adding a driver on Sep 28. "
-            "Checking the endorsement date."
+            "Customer called; premium changed after adding a driver on Sep 28. Checking the endorsement date."
         ),
         internal=True,
     )

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from services.audit.checkpoints import load_audit_key
 from services.auth.service import AuthContext
-from services.cases.service import CaseContext, CaseRules
 from services.auth.tokens import AccessTokens
+from services.cases.service import CaseContext, CaseRules
 from services.claims.photos import PhotoStore
 from services.claims.sla import parse_holidays
 from services.clock import Clock, SystemClock

@@ -222,4 +222,11 @@ def test_a_kill_at_each_step_of_the_protocol(point: str, lost: int, tmp_path: Pa
         mine = {str(m["Message-ID"]).strip("<>").split("@")[0] for m in inbox.snapshot()}
         emails = [d for d, (_s, _r, c) in states.items() if c == "email"]
         assert len([d for d in emails if d not in mine]) == lost
-        assert unconfirmed == lost
+        if point == "before_finish":
+            # Which delivery reaches this step third depends on claim order: a text (resent under
+            # its idempotency key, so still once) or an email the server already accepted. That
+            # email arrived (checked above) but the sender cannot know it, so it is recorded as
+            # unconfirmed rather than resent: at most one such record, never a lost email.
+            assert unconfirmed <= 1
+        else:
+            assert unconfirmed == lost

@@ -27,7 +27,7 @@ from portal_app.session import SessionStore, StoredSession, server_key_for
 from portal_app.settings import AppSettings
 from ui import theme
 from ui.main_window import MainWindow
-from ui.qt_compat import guard_singleton_refcounts
+from ui.qt_compat import collect_garbage_on_gui_thread, guard_singleton_refcounts
 from ui.sign_in import SignInWindow
 from ui.widgets import label
 
@@ -363,6 +363,7 @@ def create_application() -> QApplication:
     # We decide when to quit: windows are swapped (sign-in <-> main) and must not end the app.
     app.setQuitOnLastWindowClosed(False)
     theme.apply_theme(app)
+    collect_garbage_on_gui_thread(app)  # the embedded service's threads must never free Qt objects
     return app
 
 

@@ -31,3 +31,36 @@ def guard_singleton_refcounts() -> bool:
             refcount.value += _HEADROOM
     _guarded = True
     return True
+
+
+_gc_timer = None
+
+
+def collect_garbage_on_gui_thread(app: object, interval_ms: int = 500) -> None:
+    """Run Python's cyclic garbage collector only on the GUI thread.
+
+    The embedded service runs in threads of this process. Left automatic, the collector runs in
+    whichever thread allocates at the wrong moment and may free Qt wrappers there, which crashes
+    (seen: a segfault "Garbage-collecting" inside a service worker during a UI test). So automatic
+    collection is switched off and a GUI-thread timer collects instead, with the same thresholds.
+    """
+    global _gc_timer
+    import gc
+
+    from PySide6.QtCore import QTimer
+
+    if _gc_timer is not None:
+        return
+    threshold = gc.get_threshold()[0]
+    gc.disable()
+
+    def collect() -> None:
+        if gc.get_count()[0] >= threshold:
+            gc.collect(0)
+        if gc.get_count()[1] >= 10:
+            gc.collect()
+
+    _gc_timer = QTimer(app)  # type: ignore[arg-type]
+    _gc_timer.setInterval(interval_ms)
+    _gc_timer.timeout.connect(collect)
+    _gc_timer.start()

@@ -66,7 +66,7 @@ def generation(container: object, runs: int) -> None:
             t0 = time.perf_counter()
             page_pdf(face, issued_at=now, time_zone=policy.time_zone)
             t1 = time.perf_counter()
-            wallet_pdf(face)
+            wallet_pdf(face, issued_at=now)
             t2 = time.perf_counter()
             page.append((t1 - t0) * 1000)
             wallet.append((t2 - t1) * 1000)

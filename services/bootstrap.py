@@ -18,13 +18,13 @@ from services.config import ServiceSettings
 from services.db.database import Database, make_engine
 from services.events.dispatcher import FeedDispatcher, PostgresWakeListener
 from services.events.hub import FeedHub
-from services.idcards.keys import load_signing_key
 from services.notifications import rules as notification_rules
 from services.notifications.runtime import NotificationsRuntime
 from services.payments.runtime import PaymentsRuntime
 from services.presence.runtime import PresenceRuntime
 from services.presence.service import PRESENCE_CHANNEL
 from services.search.service import install_index_maintenance
+from services.signing import load_signing_key
 
 
 @dataclass

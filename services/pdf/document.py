@@ -1,8 +1,8 @@
 """Branded PDF building blocks: the insurer's header and logo, a numbered footer, fact grids, tables.
 
-Every customer-facing PDF (declarations, ID cards, statements, payment receipts, claim letters)
-is built from these so they share one look. Output is deterministic for the same input (reportlab
-`invariant` mode), so a document's SHA-256 identifies its content.
+Every customer-facing PDF (declarations, policy wording, statements, ID cards, payment receipts,
+the evidence record) is built from these so they share one look and one font family. Output is
+deterministic for the same input, so a document's SHA-256 identifies its content.
 
 Usage::
 
@@ -12,30 +12,25 @@ Usage::
     doc.table(["Installment", "Amount"], [["3 of 12", "$124.50"]], align_right=(1,))
     pdf_bytes = doc.render()
 
-Threading rule: a BrandedDocument is built and rendered by one thread; fonts are registered once
-per process under a lock.
+Threading rule: a BrandedDocument is built and rendered by one thread.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import LETTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import inch
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
@@ -47,12 +42,12 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from services.pdf.canvas import PRODUCER, DocumentInfo, PortalCanvas
+from services.pdf.fonts import fonts
+from services.pdf.formats import escape, pdf_datetime
+
 RESOURCES = Path(__file__).resolve().parents[2] / "resources" / "documents"
 BRANDING_FILE = RESOURCES / "branding.json"
-_FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
-_font_lock = threading.Lock()
-
-CURRENCY_SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€", "CAD": "CA$"}
 
 
 @dataclass(frozen=True)
@@ -71,6 +66,10 @@ class Branding:
     def color(self, name: str) -> colors.Color:
         return colors.HexColor(self.colors.get(name, "#1A2433"))
 
+    @property
+    def creator(self) -> str:
+        return f"{self.short_name} document service"
+
 
 @cache
 def load_branding(path: Path = BRANDING_FILE) -> Branding:
@@ -78,51 +77,6 @@ def load_branding(path: Path = BRANDING_FILE) -> Branding:
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     data["address_lines"] = tuple(data.get("address_lines", ()))
     return Branding(**data)
-
-
-@dataclass(frozen=True)
-class Fonts:
-    regular: str
-    bold: str
-
-
-@cache
-def fonts() -> Fonts:
-    """DejaVu Sans when installed (full Unicode: names, £, €), else the built-in Helvetica."""
-    with _font_lock:
-        for folder in _FONT_DIRS:
-            regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
-            if regular.exists() and bold.exists():
-                pdfmetrics.registerFont(TTFont("PortalSans", str(regular)))
-                pdfmetrics.registerFont(TTFont("PortalSans-Bold", str(bold)))
-                pdfmetrics.registerFontFamily("PortalSans", normal="PortalSans", bold="PortalSans-Bold")
-                return Fonts("PortalSans", "PortalSans-Bold")
-    return Fonts("Helvetica", "Helvetica-Bold")
-
-
-def pdf_money(amount_minor: int, currency: str = "USD") -> str:
-    """Integer minor units to a display amount ("$1,488.00"); no float on the way."""
-    sign = "-" if amount_minor < 0 else ""
-    major, minor = divmod(abs(amount_minor), 100)
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    text = f"{major:,}.{minor:02d}"
-    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
-
-
-def pdf_date(value: date | None) -> str:
-    """A business date as printed on documents ("Nov 23, 2026")."""
-    return value.strftime("%b %d, %Y").replace(" 0", " ") if value else "—"
-
-
-def pdf_datetime(value: datetime, time_zone: str = "UTC") -> str:
-    """An aware instant shown in the policy's zone, with the zone named."""
-    local = value.astimezone(ZoneInfo(time_zone))
-    return local.strftime("%b %d, %Y %H:%M ") + (local.tzname() or time_zone)
-
-
-def escape(text: object) -> str:
-    """Paragraph text is mini-markup: escape what the data could contain."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def draw_logo(canvas: Canvas, x: float, y: float, size: float, *, fill: Any, tick: Any) -> None:
@@ -155,7 +109,7 @@ def draw_logo(canvas: Canvas, x: float, y: float, size: float, *, fill: Any, tic
     canvas.restoreState()
 
 
-class _NumberedCanvas(Canvas):
+class _NumberedCanvas(PortalCanvas):
     """Defers page output so the footer can say "Page 2 of 3"."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -186,7 +140,7 @@ class BrandedDocument:
         *,
         subtitle: str = "",
         reference: str = "",
-        issued_at: datetime | None = None,
+        issued_at: datetime,
         time_zone: str = "UTC",
         branding: Branding | None = None,
         pagesize: tuple[float, float] = LETTER,
@@ -280,6 +234,7 @@ class BrandedDocument:
             TableStyle(
                 [
                     ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("FONTNAME", (0, 0), (-1, -1), self.fonts.regular),  # padding cells too
                     ("BACKGROUND", (0, 0), (-1, -1), self.branding.color("band")),
                     ("LEFTPADDING", (0, 0), (-1, -1), 8),
                     ("TOPPADDING", (0, 0), (-1, -1), 5),
@@ -322,6 +277,7 @@ class BrandedDocument:
         table = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
         style: list[tuple[Any, ...]] = [
             ("BACKGROUND", (0, 0), (-1, 0), self.branding.color("primary")),
+            ("FONTNAME", (0, 0), (-1, -1), self.fonts.regular),
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ("LINEBELOW", (0, 1), (-1, -1), 0.5, self.branding.color("rule")),
             ("TOPPADDING", (0, 0), (-1, -1), 4),
@@ -376,15 +332,27 @@ class BrandedDocument:
         canvas.setFont(self.fonts.regular, 7.5)
         canvas.setFillColor(b.color("muted"))
         canvas.drawString(m, 0.45 * inch, f"{b.insurer_name} · {', '.join(b.address_lines)}")
-        issued = f"Issued {pdf_datetime(self.issued_at, self.time_zone)}" if self.issued_at else ""
+        issued = f"Issued {pdf_datetime(self.issued_at, self.time_zone)}"
         ref = f"Ref. {self.reference}" if self.reference else ""
         canvas.drawString(m, 0.31 * inch, "   ".join(x for x in (ref, issued) if x))
         canvas.drawRightString(w - m, 0.45 * inch, f"Page {canvas.getPageNumber()} of {total}")
         canvas.restoreState()
 
+    @property
+    def info(self) -> DocumentInfo:
+        """The PDF's information dictionary: created at the document's issue time, in UTC."""
+        return DocumentInfo(
+            title=self.title + (f" {self.reference}" if self.reference else ""),
+            subject=self.subtitle or self.title,
+            author=self.author,
+            creator=self.branding.creator,
+            created_at=self.issued_at,
+        )
+
     def render(self) -> bytes:
         """Lay out the story on branded pages and return the PDF bytes."""
         buffer = io.BytesIO()
+        info = self.info
         template = SimpleDocTemplate(
             buffer,
             pagesize=self.pagesize,
@@ -392,17 +360,19 @@ class BrandedDocument:
             rightMargin=self.margin,
             topMargin=1.2 * inch,
             bottomMargin=0.9 * inch,
-            title=self.title + (f" {self.reference}" if self.reference else ""),
-            author=self.author,
-            subject=self.subtitle or self.title,
-            creator=f"{self.branding.short_name} document service",
-            invariant=1,  # no timestamps or random ids inside: same input, same bytes, same SHA-256
+            # platypus copies these onto the canvas after making it: the same values as `info`.
+            title=info.title,
+            author=info.author,
+            subject=info.subject,
+            creator=info.creator,
+            producer=PRODUCER,
+            invariant=1,
         )
         footer = self._footer
         made: list[_NumberedCanvas] = []
 
         def make_canvas(*args: Any, **kwargs: Any) -> _NumberedCanvas:
-            canvas = _NumberedCanvas(*args, **kwargs)
+            canvas = _NumberedCanvas(*args, info=info, **kwargs)
             canvas._portal_footer = footer  # type: ignore[attr-defined]
             made.append(canvas)
             return canvas

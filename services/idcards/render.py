@@ -18,7 +18,10 @@ from services.pdf import (
     Branding,
     DocumentInfo,
     PortalCanvas,
+    draw_footer,
+    draw_letterhead,
     draw_logo,
+    fit_text,
     fonts,
     load_branding,
     pdf_date,
@@ -81,13 +84,6 @@ def draw_qr(canvas: Canvas, code: str, x: float, y: float, size: float) -> None:
     canvas.restoreState()
 
 
-def _fit(canvas: Canvas, text: str, font: str, size: float, width: float) -> float:
-    """Shrink the font until the text fits the width (long names, long model names)."""
-    while size > 5 and canvas.stringWidth(text, font, size) > width:
-        size -= 0.25
-    return size
-
-
 def draw_front(canvas: Canvas, face: CardFace, x: float, y: float, branding: Branding) -> None:
     f = fonts()
     canvas.saveState()
@@ -108,13 +104,15 @@ def draw_front(canvas: Canvas, face: CardFace, x: float, y: float, branding: Bra
         canvas.setFillColor(colors.HexColor("#AFC3E2"))
         canvas.drawString(fx, fy + 9.5, label.upper())
         canvas.setFillColor(colors.white)
-        canvas.setFont(f.bold, _fit(canvas, value, f.bold, size, width))
-        canvas.drawString(fx, fy, value)
+        # Long names and model names shrink to fit, and are cut with "…" only below 5 pt.
+        text, fitted = fit_text(value, f.bold, size, width)
+        canvas.setFont(f.bold, fitted)
+        canvas.drawString(fx, fy, text)
 
     left, right = x + 12, x + CARD_W / 2 + 6
     half = CARD_W / 2 - 18
     field("Policy number", face.policy_number, left, y + CARD_H - 56, half, 10)
-    field("Effective", pdf_date(face.valid_from), right, y + CARD_H - 56, half / 2 + 4)
+    field("Effective", pdf_date(face.valid_from), right, y + CARD_H - 56, half / 2 - 2)
     field("Expires", pdf_date(face.valid_to), right + half / 2 + 6, y + CARD_H - 56, half / 2 - 4)
     field("Vehicle", face.vehicle, left, y + CARD_H - 82, CARD_W - 24)
     field("VIN", face.vin, left, y + CARD_H - 108, CARD_W - 24)
@@ -125,7 +123,7 @@ def draw_front(canvas: Canvas, face: CardFace, x: float, y: float, branding: Bra
         # Long or many names: two lines at a readable size rather than one line shrunk to nothing.
         lines = simpleSplit(insureds, f.bold, 6.2, CARD_W - 24)
         if len(lines) > 2:
-            lines = [lines[0], _ellipsize(canvas, " ".join(lines[1:]), f.bold, 6.2, CARD_W - 24)]
+            lines = [lines[0], fit_text(" ".join(lines[1:]), f.bold, 6.2, CARD_W - 24, minimum=6.2)[0]]
         canvas.setFont(f.regular, 5.2)
         canvas.setFillColor(colors.HexColor("#AFC3E2"))
         canvas.drawString(left, y + 12 + 7.5 * (len(lines) - 1) + 9.5, "NAMED INSUREDS")
@@ -134,13 +132,6 @@ def draw_front(canvas: Canvas, face: CardFace, x: float, y: float, branding: Bra
         for i, line in enumerate(lines):
             canvas.drawString(left, y + 12 + 7.5 * (len(lines) - 1 - i), line)
     canvas.restoreState()
-
-
-def _ellipsize(canvas: Canvas, text: str, font: str, size: float, width: float) -> str:
-    """Cut text at a character so that it and an ellipsis fit the width."""
-    while text and canvas.stringWidth(text + "…", font, size) > width:
-        text = text[:-1]
-    return text.rstrip(" ,") + "…"
 
 
 def draw_back(canvas: Canvas, face: CardFace, x: float, y: float, branding: Branding) -> None:
@@ -222,18 +213,7 @@ def page_pdf(
     w, h = LETTER
     canvas = _canvas(buffer, LETTER, face, issued_at, b)
     m = 0.7 * inch
-    canvas.setFillColor(b.color("navy"))
-    canvas.rect(0, h - 0.95 * inch, w, 0.95 * inch, stroke=0, fill=1)
-    draw_logo(canvas, m, h - 0.8 * inch, 0.62 * inch, fill=colors.white, tick=b.color("navy"))
-    canvas.setFillColor(colors.white)
-    canvas.setFont(f.bold, 15)
-    canvas.drawString(m + 0.78 * inch, h - 0.45 * inch, b.insurer_name)
-    canvas.setFont(f.bold, 12)
-    canvas.drawRightString(w - m, h - 0.45 * inch, "ID card")
-    canvas.setFont(f.regular, 8.5)
-    canvas.setFillColor(colors.HexColor("#C9D6EA"))
-    canvas.drawRightString(w - m, h - 0.64 * inch, f"Policy {face.policy_number} · {face.vehicle}")
-    canvas.drawString(m + 0.78 * inch, h - 0.64 * inch, f"{b.phone}  ·  {b.website}  ·  {b.insurer_code}")
+    draw_letterhead(canvas, b, LETTER, m, "ID card", f"Policy {face.policy_number} · {face.vehicle}")
 
     canvas.setFillColor(b.color("text"))
     canvas.setFont(f.regular, 10)
@@ -288,15 +268,15 @@ def page_pdf(
     for i in range(0, len(face.code), chunk):
         y -= 9
         canvas.drawString(m, y, face.code[i : i + chunk])
-    canvas.setStrokeColor(b.color("rule"))
-    canvas.line(m, 0.62 * inch, w - m, 0.62 * inch)
-    canvas.setFont(f.regular, 7.5)
-    canvas.setFillColor(b.color("muted"))
-    canvas.drawString(m, 0.45 * inch, f"{b.insurer_name} · {', '.join(b.address_lines)}")
-    canvas.drawString(
-        m, 0.31 * inch, f"Ref. {face.policy_number}   Issued {pdf_datetime(issued_at, time_zone)}"
+    draw_footer(
+        canvas,
+        b,
+        LETTER,
+        m,
+        reference=face.policy_number,
+        issued=pdf_datetime(issued_at, time_zone),
+        page="Page 1 of 1",
     )
-    canvas.drawRightString(w - m, 0.45 * inch, "Page 1 of 1")
     canvas.showPage()
     canvas.save()
     return buffer.getvalue(), 1

@@ -9,8 +9,24 @@
 Nothing here knows about policies, payments or the audit trail: domains build on it.
 """
 
-from services.pdf.canvas import PRODUCER, DocumentInfo, PortalCanvas, apply_info, pdf_info_date, text_op
-from services.pdf.document import RESOURCES, BrandedDocument, Branding, draw_logo, load_branding
+from services.pdf.canvas import (
+    PRODUCER,
+    DocumentInfo,
+    PortalCanvas,
+    apply_info,
+    fit_text,
+    pdf_info_date,
+    text_op,
+)
+from services.pdf.document import (
+    RESOURCES,
+    BrandedDocument,
+    Branding,
+    draw_footer,
+    draw_letterhead,
+    draw_logo,
+    load_branding,
+)
 from services.pdf.fonts import Fonts, FontsMissing, fonts
 from services.pdf.formats import CURRENCY_SYMBOLS, escape, pdf_date, pdf_datetime, pdf_money
 
@@ -25,8 +41,11 @@ __all__ = [
     "FontsMissing",
     "PortalCanvas",
     "apply_info",
+    "draw_footer",
+    "draw_letterhead",
     "draw_logo",
     "escape",
+    "fit_text",
     "fonts",
     "load_branding",
     "pdf_date",

@@ -89,3 +89,14 @@ def text_op(canvas: Canvas, font: str, size: float, x: float, y: float, text: st
         ops.append(f"{face.getSubsetInternalName(subset, doc)} {size:g} Tf ({escape(chunk)}) Tj")
     ops.append("ET")
     return " ".join(ops)
+
+
+def fit_text(text: str, font: str, size: float, width: float, *, minimum: float = 5.0) -> tuple[str, float]:
+    """(text, size) that fit `width`: shrink in quarter points down to `minimum`, then cut with "…"."""
+    while size > minimum and pdfmetrics.stringWidth(text, font, size) > width:
+        size -= 0.25
+    if pdfmetrics.stringWidth(text, font, size) <= width:
+        return text, size
+    while text and pdfmetrics.stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return text.rstrip(" ,·") + "…", size

@@ -42,7 +42,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from services.pdf.canvas import PRODUCER, DocumentInfo, PortalCanvas
+from services.pdf.canvas import PRODUCER, DocumentInfo, PortalCanvas, fit_text
 from services.pdf.fonts import fonts
 from services.pdf.formats import escape, pdf_datetime
 
@@ -106,6 +106,73 @@ def draw_logo(canvas: Canvas, x: float, y: float, size: float, *, fill: Any, tic
     tick_path.lineTo(*pt(21.7, 29.4))
     tick_path.lineTo(*pt(32, 19.1))
     canvas.drawPath(tick_path, stroke=1, fill=0)
+    canvas.restoreState()
+
+
+def draw_letterhead(
+    canvas: Canvas,
+    branding: Branding,
+    pagesize: tuple[float, float],
+    margin: float,
+    title: str,
+    subtitle: str = "",
+) -> None:
+    """The navy band on every page: logo, insurer and contact line left, the document's title right.
+
+    The title and subtitle get the room the left side leaves (DejaVu is wider than Helvetica, and
+    subtitles carry vehicle names): they shrink, then are shortened with an ellipsis, never overlap."""
+    f = fonts()
+    w, h = pagesize
+    left = margin + 0.78 * inch
+    contact = f"{branding.phone}  ·  {branding.website}  ·  {branding.insurer_code}"
+    canvas.saveState()
+    canvas.setFillColor(branding.color("navy"))
+    canvas.rect(0, h - 0.95 * inch, w, 0.95 * inch, stroke=0, fill=1)
+    draw_logo(canvas, margin, h - 0.8 * inch, 0.62 * inch, fill=colors.white, tick=branding.color("navy"))
+    canvas.setFillColor(colors.white)
+    canvas.setFont(f.bold, 15)
+    canvas.drawString(left, h - 0.45 * inch, branding.insurer_name)
+    canvas.setFont(f.regular, 8)
+    canvas.setFillColor(colors.HexColor("#C9D6EA"))
+    canvas.drawString(left, h - 0.64 * inch, contact)
+    gap = 14
+    title_room = w - margin - (left + canvas.stringWidth(branding.insurer_name, f.bold, 15) + gap)
+    text, size = fit_text(title, f.bold, 12, title_room, minimum=8)
+    canvas.setFillColor(colors.white)
+    canvas.setFont(f.bold, size)
+    canvas.drawRightString(w - margin, h - 0.45 * inch, text)
+    if subtitle:
+        sub_room = w - margin - (left + canvas.stringWidth(contact, f.regular, 8) + gap)
+        text, size = fit_text(subtitle, f.regular, 8.5, sub_room, minimum=6.5)
+        canvas.setFont(f.regular, size)
+        canvas.setFillColor(colors.HexColor("#C9D6EA"))
+        canvas.drawRightString(w - margin, h - 0.64 * inch, text)
+    canvas.restoreState()
+
+
+def draw_footer(
+    canvas: Canvas,
+    branding: Branding,
+    pagesize: tuple[float, float],
+    margin: float,
+    *,
+    reference: str,
+    issued: str,
+    page: str,
+) -> None:
+    """The rule, the insurer's address, the reference and issue time, and the page number."""
+    f = fonts()
+    w, _ = pagesize
+    canvas.saveState()
+    canvas.setStrokeColor(branding.color("rule"))
+    canvas.setLineWidth(0.6)
+    canvas.line(margin, 0.62 * inch, w - margin, 0.62 * inch)
+    canvas.setFont(f.regular, 7.5)
+    canvas.setFillColor(branding.color("muted"))
+    canvas.drawString(margin, 0.45 * inch, f"{branding.insurer_name} · {', '.join(branding.address_lines)}")
+    ref = f"Ref. {reference}" if reference else ""
+    canvas.drawString(margin, 0.31 * inch, "   ".join(x for x in (ref, f"Issued {issued}") if x))
+    canvas.drawRightString(w - margin, 0.45 * inch, page)
     canvas.restoreState()
 
 
@@ -299,44 +366,18 @@ class BrandedDocument:
     # --- page furniture ----------------------------------------------------------------------
 
     def _header(self, canvas: Canvas, _doc: Any) -> None:
-        b = self.branding
-        w, h = self.pagesize
-        m = self.margin
-        canvas.saveState()
-        canvas.setFillColor(b.color("navy"))
-        canvas.rect(0, h - 0.95 * inch, w, 0.95 * inch, stroke=0, fill=1)
-        draw_logo(canvas, m, h - 0.8 * inch, 0.62 * inch, fill=colors.white, tick=b.color("navy"))
-        canvas.setFillColor(colors.white)
-        canvas.setFont(self.fonts.bold, 15)
-        canvas.drawString(m + 0.78 * inch, h - 0.45 * inch, b.insurer_name)
-        canvas.setFont(self.fonts.regular, 8)
-        canvas.setFillColor(colors.HexColor("#C9D6EA"))
-        canvas.drawString(m + 0.78 * inch, h - 0.64 * inch, f"{b.phone}  ·  {b.website}  ·  {b.insurer_code}")
-        canvas.setFillColor(colors.white)
-        canvas.setFont(self.fonts.bold, 12)
-        canvas.drawRightString(w - m, h - 0.45 * inch, self.title)
-        if self.subtitle:
-            canvas.setFont(self.fonts.regular, 8.5)
-            canvas.setFillColor(colors.HexColor("#C9D6EA"))
-            canvas.drawRightString(w - m, h - 0.64 * inch, self.subtitle)
-        canvas.restoreState()
+        draw_letterhead(canvas, self.branding, self.pagesize, self.margin, self.title, self.subtitle)
 
     def _footer(self, canvas: Canvas, total: int) -> None:
-        b = self.branding
-        w, _ = self.pagesize
-        m = self.margin
-        canvas.saveState()
-        canvas.setStrokeColor(b.color("rule"))
-        canvas.setLineWidth(0.6)
-        canvas.line(m, 0.62 * inch, w - m, 0.62 * inch)
-        canvas.setFont(self.fonts.regular, 7.5)
-        canvas.setFillColor(b.color("muted"))
-        canvas.drawString(m, 0.45 * inch, f"{b.insurer_name} · {', '.join(b.address_lines)}")
-        issued = f"Issued {pdf_datetime(self.issued_at, self.time_zone)}"
-        ref = f"Ref. {self.reference}" if self.reference else ""
-        canvas.drawString(m, 0.31 * inch, "   ".join(x for x in (ref, issued) if x))
-        canvas.drawRightString(w - m, 0.45 * inch, f"Page {canvas.getPageNumber()} of {total}")
-        canvas.restoreState()
+        draw_footer(
+            canvas,
+            self.branding,
+            self.pagesize,
+            self.margin,
+            reference=self.reference,
+            issued=pdf_datetime(self.issued_at, self.time_zone),
+            page=f"Page {canvas.getPageNumber()} of {total}",
+        )
 
     @property
     def info(self) -> DocumentInfo:

@@ -292,8 +292,8 @@ class BrandedDocument:
         ]
         grid: list[list[Any]] = []
         for i in range(0, len(cells), columns):
-            chunk = cells[i : i + columns]
-            chunk += [["", ""]] * (columns - len(chunk))
+            chunk: list[Any] = list(cells[i : i + columns])
+            chunk += [""] * (columns - len(chunk))  # an empty cell (a list would be read as flowables)
             grid.append(chunk)
         col = self.width / columns
         table = Table(grid, colWidths=[col] * columns, hAlign="LEFT")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtGui import QFontMetrics
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QPushButton, QScrollArea
 
 from tests.ui.test_documents import PRIYA, close_view, open_view, texts
 
@@ -38,6 +38,18 @@ def test_accented_and_long_names_show_on_the_policy_detail(
             metrics = QFontMetrics(label.font())
             missing = [ch for ch in ZOE + LONG_NAME if not metrics.inFontUcs4(ord(ch))]
             assert not missing, f"{label.font().family()} cannot draw {missing}"
+        # And a long name wraps inside its card instead of pushing the page past the window's edge
+        detail = page.detail_view
+        assert detail is not None
+        qtbot.waitUntil(lambda: detail.isVisible(), timeout=5_000)
+        scrolls = [a for a in view.findChildren(QScrollArea) if a.isAncestorOf(detail)]
+        assert scrolls
+        assert all(a.horizontalScrollBar().maximum() == 0 for a in scrolls), (
+            "the page is wider than the window"
+        )
+        for button in detail.findChildren(QPushButton):
+            right = button.mapTo(view, button.rect().topRight()).x()
+            assert right <= view.width(), f"{button.text()!r} ends at x={right}, past the window's edge"
         view.grab().save(str(tmp_path / "policy-detail.png"))
     finally:
         close_view(qtbot, view)

@@ -47,7 +47,7 @@ from services.audit.models import AuditEvent
 from services.audit.narrative import category, describe, who
 from services.clock import Clock
 from services.errors import Forbidden, Invalid
-from services.pdf import BrandedDocument, fonts, pdf_date, text_op
+from services.pdf import BrandedDocument, TextWriter, fonts, pdf_date
 from services.policies.models import Policy
 from services.signing import SigningKey
 
@@ -426,14 +426,13 @@ class TimelineFlowable(Flowable):
 
     def draw(self) -> None:
         c = self.canv
-        # Text operators are written directly (services.pdf.text_op: the embedded DejaVu subsets,
+        # Text operators are written directly (services.pdf.TextWriter: the embedded DejaVu subsets,
         # as drawString would write them): drawString's per-call machinery (~100 us a call) alone
         # would take longer than the whole export may.
         f = fonts()
         bold, regular = f.bold, f.regular
 
-        def _text(font: str, size: float, x: float, y: float, text: str) -> str:
-            return text_op(c, font, size, x, y, text)
+        _text = TextWriter(c).op
 
         code = c._code
         x0 = [sum(self.widths[:i]) for i in range(len(self.widths))]
@@ -496,9 +495,17 @@ class _Wrapper:
         out: list[str] = []
         current: list[str] = []
         used = indent
-        for word in self._words(text, limit):
-            w = self.width(word)
-            extra = used + w if not current else used + self.space + w
+        width, space = self.width, self.space
+        for word in text.split():
+            w = width(word)
+            if w > limit:  # rare: a name or id wider than the column is cut where it must be
+                pieces = self._cut(word, limit)
+                word, w = pieces[-1], width(pieces[-1])
+                if current or used:
+                    out.append(" ".join(current))
+                out.extend(pieces[:-1])
+                current, used = [], 0.0
+            extra = used + w if not current else used + space + w
             if (current or used) and extra > limit:
                 out.append(" ".join(current))
                 current, used = [word], w
@@ -509,18 +516,16 @@ class _Wrapper:
             out.append(" ".join(current))
         return out or [""]
 
-    def _words(self, text: str, limit: float) -> list[str]:
-        """Words, with any wider than a whole line cut into pieces that fit (long names, ids)."""
-        words: list[str] = []
-        for word in text.split():
-            while self.width(word) > limit and len(word) > 1:
-                cut = len(word) - 1
-                while cut > 1 and pdfmetrics.stringWidth(word[:cut], self.font, self.size) > limit:
-                    cut -= 1
-                words.append(word[:cut])
-                word = word[cut:]
-            words.append(word)
-        return words
+    def _cut(self, word: str, limit: float) -> list[str]:
+        """A word wider than a whole line, in pieces that each fit."""
+        pieces: list[str] = []
+        while len(word) > 1 and self.width(word) > limit:
+            cut = len(word) - 1
+            while cut > 1 and pdfmetrics.stringWidth(word[:cut], self.font, self.size) > limit:
+                cut -= 1
+            pieces.append(word[:cut])
+            word = word[cut:]
+        return [*pieces, word]
 
 
 def _timeline(doc: BrandedDocument, rows: list[AuditEvent], time_zone: str) -> TimelineFlowable:

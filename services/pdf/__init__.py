@@ -2,7 +2,7 @@
 
 - fonts: registers DejaVu Sans (regular, bold, oblique) and DejaVu Sans Mono with reportlab.
 - canvas: `PortalCanvas` (deterministic, starts in DejaVu, writes title/subject/producer and the
-  creation date in UTC) and `text_op`, the fast text operator for flowables that draw directly.
+  creation date in UTC) and `TextWriter`/`text_op`, the fast text operators for flowables that draw directly.
 - document: `BrandedDocument`, the insurer's letterhead layout every document is built on.
 - formats: how money, dates and free text are printed.
 
@@ -13,6 +13,7 @@ from services.pdf.canvas import (
     PRODUCER,
     DocumentInfo,
     PortalCanvas,
+    TextWriter,
     apply_info,
     fit_text,
     pdf_info_date,
@@ -40,6 +41,7 @@ __all__ = [
     "Fonts",
     "FontsMissing",
     "PortalCanvas",
+    "TextWriter",
     "apply_info",
     "draw_footer",
     "draw_letterhead",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import reportlab
@@ -74,21 +75,59 @@ class PortalCanvas(Canvas):
 
 
 def text_op(canvas: Canvas, font: str, size: float, x: float, y: float, text: str) -> str:
-    """PDF operators that show `text` at (x, y) in a registered TrueType font.
+    """PDF operators that show `text` at (x, y) in a registered TrueType font (see TextWriter)."""
+    return TextWriter(canvas).op(font, size, x, y, text)
 
-    Unicode in, the font's embedded subset codes out: reportlab assigns each character a code
-    in one of the font's subsets (and writes the ToUnicode map that makes the text extractable),
-    exactly as canvas.drawString does; this only skips drawString's per-call machinery."""
+
+class TextWriter:
+    """Writes text operators for one canvas: Unicode in, the fonts' embedded subset codes out.
+
+    reportlab assigns each character a code in one of the font's subsets (and writes the
+    ToUnicode map that makes the text extractable), exactly as canvas.drawString does; this only
+    skips drawString's per-call machinery, for flowables that lay out thousands of strings.
+    Threading rule: used by the thread drawing its canvas."""
+
+    def __init__(self, canvas: Canvas) -> None:
+        self.doc = canvas._doc
+        self.escape = canvas._escape
+        self.faces: dict[str, tuple[TTFont, str | None]] = {}
+
+    def _face(self, font: str) -> tuple[TTFont, str | None]:
+        known = self.faces.get(font)
+        if known is None:
+            face = pdfmetrics.getFont(font)
+            if not isinstance(face, TTFont):
+                raise TypeError(f"{font} is not an embedded TrueType font")
+            # Printable ASCII sits at its own code in subset 0 from the start (reportlab's
+            # "ASCII readable" subsets): such strings need no per-character assignment.
+            ascii_name = face.getSubsetInternalName(0, self.doc) if _ascii_is_identity(font) else None
+            known = self.faces[font] = (face, ascii_name)
+        return known
+
+    def op(self, font: str, size: float, x: float, y: float, text: str) -> str:
+        """PDF operators that show `text` with its baseline starting at (x, y)."""
+        face, ascii_name = self._face(font)
+        if ascii_name is not None and text.isascii() and text.isprintable():
+            shown = self.escape(text.encode())
+            return f"BT 1 0 0 1 {x:.2f} {y:.2f} Tm {ascii_name} {size:g} Tf ({shown}) Tj ET"
+        ops = [f"BT 1 0 0 1 {x:.2f} {y:.2f} Tm"]
+        for subset, chunk in face.splitString(text, self.doc):
+            name = face.getSubsetInternalName(subset, self.doc)
+            ops.append(f"{name} {size:g} Tf ({self.escape(chunk)}) Tj")
+        ops.append("ET")
+        return " ".join(ops)
+
+
+@cache
+def _ascii_is_identity(font: str) -> bool:
+    """True when the font maps printable ASCII to the same codes in its first subset."""
     face = pdfmetrics.getFont(font)
-    if not isinstance(face, TTFont):
-        raise TypeError(f"{font} is not an embedded TrueType font")
-    doc = canvas._doc
-    escape = canvas._escape
-    ops = [f"BT 1 0 0 1 {x:.2f} {y:.2f} Tm"]
-    for subset, chunk in face.splitString(text, doc):
-        ops.append(f"{face.getSubsetInternalName(subset, doc)} {size:g} Tf ({escape(chunk)}) Tj")
-    ops.append("ET")
-    return " ".join(ops)
+    glyphs = face.face.charToGlyph
+    return (
+        bool(face._asciiReadable)
+        and not getattr(face.face, "_full_font", False)
+        and all(n in glyphs for n in range(32, 127))
+    )
 
 
 def fit_text(text: str, font: str, size: float, width: float, *, minimum: float = 5.0) -> tuple[str, float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import io
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
@@ -132,3 +133,19 @@ def test_id_card_with_many_long_names_keeps_them_on_the_card() -> None:
     _, text = pdf_text(page)
     assert ", ".join(names) + " hold auto insurance" in _flat(text)
     assert all(f.embedded for f in pdf_fonts(page))
+
+
+def test_shared_pdf_and_signing_modules_import_no_domain() -> None:
+    # They sit below every domain (issue 13): documents, ID cards, receipts and the audit trail
+    # build on them, so they may import nothing of those.
+    root = Path(__file__).resolve().parents[2]
+    for path in [*sorted((root / "services" / "pdf").glob("*.py")), root / "services" / "signing.py"]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        domain = sorted(
+            m
+            for m in imported
+            if m.startswith("services.") and not m.startswith(("services.pdf", "services.signing"))
+        )
+        assert not domain, f"{path.relative_to(root)} imports {domain}"

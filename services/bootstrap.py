@@ -113,7 +113,7 @@ def build(settings: ServiceSettings | None = None, *, clock: Clock | None = None
     # Presence (who has an account open) rides the same feed; search terms follow every flush.
     presence = PresenceRuntime(db, hub, clock)
     extras["presence"] = presence
-    install_index_maintenance()
+    install_index_maintenance(db)
     if db.dialect == "postgresql":
         listener = PostgresWakeListener(
             libpq_conninfo(settings.database_url),

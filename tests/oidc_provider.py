@@ -317,3 +317,38 @@ class BrowserLeg:
             fields["otp"] = totp_now(person.totp_secret)
         fields.update({k: v for k, v in form.get("buttons", {}).items() if k in {"answer", "action"}})
         return http.post(urljoin(str(page.url), form["action"] or str(page.url)), data=fields)
+
+
+def main() -> None:
+    """`python -m tests.oidc_provider`: a local Canaille for trying SSO by hand (README recipe)."""
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--loopback-port", type=int, default=8765, help="the desktop's fixed loopback port")
+    args = parser.parse_args()
+    with (
+        tempfile.TemporaryDirectory(prefix="portal-canaille-") as folder,
+        running_provider(Path(folder)) as p,
+    ):
+        p.allow_redirect(f"http://127.0.0.1:{args.loopback_port}/callback")
+        print("Canaille is running. In another terminal:\n")
+        print(f"  export PORTAL_OIDC_ISSUER={p.issuer}")
+        print(f"  export PORTAL_OIDC_CLIENT_ID={CLIENT_ID}")
+        print("  export PORTAL_OIDC_PROVIDER_NAME='Portal Mutual ID'")
+        print("  export PORTAL_OIDC_SCOPES='openid profile email groups'")
+        print("  export PORTAL_OIDC_ROLE_MAP='portal-agents=agent,portal-supervisors=supervisor'")
+        print(f"  export PORTAL_OIDC_LOOPBACK_PORT={args.loopback_port}")
+        print("  make run\n")
+        print(f"Sign-ins at the provider (password '{PASSWORD}', then the TOTP code printed here):")
+        try:
+            while True:
+                for person in (PEOPLE["alex"], PEOPLE["agent"], PEOPLE["supervisor"]):
+                    print(f"  {person.user_name:<11} TOTP {totp_now(person.totp_secret)}")
+                time.sleep(30 - time.time() % 30)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

@@ -30,6 +30,21 @@ from services.config import ServiceSettings
 from services.errors import DomainError, Forbidden
 
 STATE_TTL_SECONDS = 600
+# When several groups map to roles, the strongest wins (a supervisor who is also an agent).
+ROLES_BY_RANK = ("policyholder", "branch_staff", "agent", "supervisor", "admin")
+
+
+def parse_role_map(text: str) -> dict[str, str]:
+    """ "group=role,group=role" -> {group: role}; unknown roles are a configuration error."""
+    mapping: dict[str, str] = {}
+    for pair in text.split(","):
+        if not pair.strip():
+            continue
+        group, _, role = pair.rpartition("=")
+        if not group.strip() or role.strip() not in ROLES_BY_RANK:
+            raise ValueError(f"PORTAL_OIDC_ROLE_MAP: {pair!r} is not group=role with a portal role")
+        mapping[group.strip()] = role.strip()
+    return mapping
 
 
 def _split(value: str) -> list[str]:
@@ -157,7 +172,10 @@ class OidcProvider:
         self.clock = clock
         self.issuer = settings.oidc_issuer.rstrip("/")
         self.client_id = settings.oidc_client_id
-        self.algorithms = tuple(_split(settings.oidc_algorithms))
+        self.algorithms = tuple(a for a in _split(settings.oidc_algorithms) if not a.upper().startswith("HS"))
+        if not self.algorithms or "none" in {a.lower() for a in self.algorithms}:
+            raise ValueError("PORTAL_OIDC_ALGORITHMS must list asymmetric signature algorithms only")
+        self.role_map = parse_role_map(settings.oidc_role_map)  # a bad map stops the start-up
         self.states = StateSigner(state_secret, clock)
         self._lock = threading.Lock()
         self._discovery: dict[str, Any] | None = None

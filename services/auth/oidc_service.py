@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 
 from services.actor import Actor
 from services.auth.models import STAFF_ROLES, RefreshToken, User
-from services.auth.oidc import STATE_TTL_SECONDS, IdClaims, OidcProvider, OidcRefusal, forbidden
+from services.auth.oidc import (
+    ROLES_BY_RANK,
+    STATE_TTL_SECONDS,
+    IdClaims,
+    OidcProvider,
+    OidcRefusal,
+    forbidden,
+)
 from services.auth.oidc_models import OidcIdentity, OidcSpentState
 from services.auth.service import (
     AuthContext,
@@ -29,22 +36,6 @@ from services.auth.service import (
     sign_out,
 )
 from services.db.base import new_id
-
-# When several groups map to roles, the strongest wins (a supervisor who is also an agent).
-ROLE_RANK = ("policyholder", "branch_staff", "agent", "supervisor", "admin")
-
-
-def parse_role_map(text: str) -> dict[str, str]:
-    """ "group=role,group=role" -> {group: role}; unknown roles are a configuration error."""
-    mapping: dict[str, str] = {}
-    for pair in text.split(","):
-        if not pair.strip():
-            continue
-        group, _, role = pair.rpartition("=")
-        if not group.strip() or role.strip() not in ROLE_RANK:
-            raise ValueError(f"PORTAL_OIDC_ROLE_MAP: {pair!r} is not group=role with a portal role")
-        mapping[group.strip()] = role.strip()
-    return mapping
 
 
 def role_for(claims: IdClaims, role_map: dict[str, str]) -> str:
@@ -58,7 +49,7 @@ def role_for(claims: IdClaims, role_map: dict[str, str]) -> str:
             "Your groups at the identity provider give you no role in Portal. Ask your administrator.",
             claims,
         )
-    return max(roles, key=ROLE_RANK.index)
+    return max(roles, key=ROLES_BY_RANK.index)
 
 
 def has_second_factor(claims: IdClaims, provider: OidcProvider) -> bool:
@@ -106,7 +97,7 @@ def exchange(
             raise forbidden(
                 "auth.oidc_state_used", "This sign-in was already used. Please start again.", claims
             )
-        role = role_for(claims, parse_role_map(provider.settings.oidc_role_map))
+        role = role_for(claims, provider.role_map)
         link = session.scalar(
             select(OidcIdentity).where(
                 OidcIdentity.issuer == provider.issuer, OidcIdentity.subject == claims.subject

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from PySide6.QtCore import QObject, Qt, QUrl, Slot
@@ -245,3 +246,36 @@ def test_cancel_while_the_browser_is_open_leaves_the_window_usable(
         assert opened[0].startswith(sso_service.container.settings.oidc_issuer + "/oauth/authorize?")
     finally:
         QDesktopServices.unsetUrlHandler("http")
+
+
+def test_no_answer_from_the_browser_times_out_and_the_listener_is_gone(
+    qtbot: Any, sso_service: Service
+) -> None:
+    from portal_app.client import PortalClient
+    from portal_app.oidc import SsoError, sign_in_with_provider
+    from tests.ui.conftest import run
+
+    # Given a browser that was opened and then closed without signing in
+    opened: list[str] = []
+
+    def closed_browser(url: str) -> bool:
+        opened.append(url)
+        return True
+
+    client = PortalClient(sso_service.url)
+
+    async def attempt() -> str:
+        try:
+            await sign_in_with_provider(client, closed_browser, provider_name="Portal Mutual ID", timeout=0.5)
+        except SsoError as exc:
+            return exc.code
+        finally:
+            await client.aclose()
+        return "signed in"
+
+    # When the app has waited its time, then it gives up with a code the window words
+    assert run(qtbot, attempt()) == "sso.timeout"
+    # And the loopback port no longer answers: the listener was one-shot and is closed
+    port = int(parse_qs(urlsplit(opened[0]).query)["redirect_uri"][0].rsplit(":", 1)[1].split("/")[0])
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0

@@ -309,7 +309,8 @@ class PortalApp(QObject):
         await self._keyring(self.store.clear)
         self.show_sign_in(prefill=email)
         await self._close_main()
-        if self.client is not None and self._sso_session:
+        # Also after a restart (session from the keyring): the service knows an SSO session.
+        if self.client is not None and (self._sso_session or (self.sso_config and self.sso_config.enabled)):
             self._sso_session = False
             window = self.sign_in_window
             end_session = await self.client.oidc_sign_out()

@@ -37,6 +37,8 @@ from services.auth.service import (
 )
 from services.db.base import new_id
 
+SSO_FAMILY_PREFIX = "sso"
+
 
 def role_for(claims: IdClaims, role_map: dict[str, str]) -> str:
     """The portal role the provider's groups claim gives; no groups claim at all is a customer."""
@@ -144,7 +146,8 @@ def exchange(
         delete(OidcSpentState).where(OidcSpentState.spent_at < now - timedelta(seconds=STATE_TTL_SECONDS))
     )
     session.add(OidcSpentState(state_id=signed.state_id, spent_at=now))
-    pair = _issue_pair(session, ctx, user, family_id=new_id("fam"))
+    # The family prefix marks a session that came through the provider (sign-out reads it).
+    pair = _issue_pair(session, ctx, user, family_id=new_id(SSO_FAMILY_PREFIX))
     _audit_on_user_chains(
         session,
         actor,
@@ -215,18 +218,23 @@ def sso_sign_out(
     client_address: str | None,
     request_id: str | None,
 ) -> str | None:
-    """End the portal session (as /auth/sign-out does), audit it with the identity; the end-session URL."""
+    """End the session (as /auth/sign-out does); for an SSO session, audit it and give the end-session URL."""
     row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == _digest(refresh_token)))
+    through_provider = (
+        row is not None and row.revoked_at is None and row.family_id.startswith(SSO_FAMILY_PREFIX + "_")
+    )
     link = (
         session.scalar(
             select(OidcIdentity).where(
                 OidcIdentity.issuer == provider.issuer, OidcIdentity.user_id == row.user_id
             )
         )
-        if row is not None and row.revoked_at is None
+        if through_provider and row is not None
         else None
     )
     sign_out(session, ctx, refresh_token=refresh_token, client_address=client_address, request_id=request_id)
+    if not through_provider:
+        return None  # a password session: the provider has nothing to end
     user = session.get(User, link.user_id) if link else None
     if link is not None and user is not None:
         _audit_on_user_chains(

@@ -387,3 +387,16 @@ def test_a_deployment_can_switch_password_sign_in_off_for_staff(tmp_path: Path, 
         # Customers keep their passwords; staff come in through the provider.
         svc.sign_in("alex.morgan@example.com")
         assert sign_in_through_provider(svc, provider, "agent").status_code == 200
+
+
+def test_sso_sign_out_of_a_password_session_offers_no_provider_sign_out(sso: Service) -> None:
+    # Given Jamie signed in with a password on a service that also offers SSO
+    pair = sso.sign_in("jamie.morgan@example.com")
+    events = len(audit_after(sso, "auth.oidc_signed_out"))
+    # When the app signs out through the SSO endpoint (it does whenever SSO is offered)
+    with sso.http() as c:
+        out = c.post("/auth/oidc/sign-out", json={"refresh_token": pair["refresh_token"]})
+        # Then the session ends, but there is no provider session to end and no SSO event
+        assert out.status_code == 200 and out.json() == {"end_session_url": None}
+        assert c.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]}).status_code == 401
+    assert len(audit_after(sso, "auth.oidc_signed_out")) == events

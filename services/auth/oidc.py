@@ -17,7 +17,6 @@ import hmac
 import json
 import secrets
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -30,6 +29,9 @@ from services.config import ServiceSettings
 from services.errors import DomainError, Forbidden
 
 STATE_TTL_SECONDS = 600
+# Tokens naming an unknown key refetch the JWKS at most this often: anyone can ask for a state
+# and send a token with a made-up `kid`, and each must not cost the provider a request.
+JWKS_REFETCH_SECONDS = 10
 # When several groups map to roles, the strongest wins (a supervisor who is also an agent).
 ROLES_BY_RANK = ("policyholder", "branch_staff", "agent", "supervisor", "admin")
 
@@ -213,7 +215,7 @@ class OidcProvider:
     def discovery(self) -> dict[str, Any]:
         """The provider's metadata, cached; its issuer must be exactly the configured one."""
         with self._lock:
-            fresh = time.monotonic() - self._discovery_at < self.settings.oidc_jwks_cache_seconds
+            fresh = self._now() - self._discovery_at < self.settings.oidc_jwks_cache_seconds
             if self._discovery is not None and fresh:
                 return self._discovery
         doc = self._get_json(self.issuer + "/.well-known/openid-configuration")
@@ -224,23 +226,28 @@ class OidcProvider:
                 status=503,
             )
         with self._lock:
-            self._discovery, self._discovery_at = doc, time.monotonic()
+            self._discovery, self._discovery_at = doc, self._now()
         return doc
 
     def _load_jwks(self) -> dict[str, dict[str, Any]]:
         keys = self._get_json(str(self.discovery()["jwks_uri"])).get("keys", [])
         by_kid = {str(k.get("kid", "")): k for k in keys if isinstance(k, dict)}
         with self._lock:
-            self._jwks, self._jwks_at = by_kid, time.monotonic()
+            self._jwks, self._jwks_at = by_kid, self._now()
         return by_kid
 
+    def _now(self) -> float:
+        return self.clock.now().timestamp()
+
     def key_for(self, kid: str) -> dict[str, Any] | None:
-        """The provider's public key with this id; an unknown id refetches the keys once."""
+        """The provider's public key with this id; an unknown id refetches the keys (rotation) once."""
         with self._lock:
-            fresh = time.monotonic() - self._jwks_at < self.settings.oidc_jwks_cache_seconds
-            cached = self._jwks if fresh else {}
+            age = self._now() - self._jwks_at
+            cached = self._jwks if age < self.settings.oidc_jwks_cache_seconds else {}
         if kid in cached:
             return cached[kid]
+        if cached and age < JWKS_REFETCH_SECONDS:
+            return None  # just fetched: the provider has no such key
         return self._load_jwks().get(kid)
 
     # --- the authorization request and the code ---------------------------------------------

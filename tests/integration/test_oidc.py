@@ -15,6 +15,7 @@ import hmac
 import json
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -242,6 +243,8 @@ def test_staff_with_a_second_factor_get_their_role(sso: Service, provider: Provi
 def test_a_rotated_provider_key_is_fetched_once_when_its_kid_is_new(sso: Service, provider: Provider) -> None:
     # Given the service has the provider's keys cached (an earlier sign-in)
     assert sign_in_through_provider(sso, provider, "alex").status_code == 200
+    # (past the few seconds in which an unknown kid does not refetch: made-up kids are cheap)
+    sso.clock.advance(timedelta(seconds=11))
     # When the provider rotates its signing key and signs the next ID token with the new one
     provider.rotate_key()
     # Then the unknown kid makes the service refetch the keys, and the sign-in works

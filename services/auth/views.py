@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
@@ -11,6 +13,7 @@ from services.auth import oidc_service, service
 from services.auth.models import User
 from services.auth.oidc import OidcProvider, check_loopback_redirect
 from services.auth.schemas import (
+    AccountRef,
     Me,
     OidcConfigOut,
     OidcExchangeRequest,
@@ -26,7 +29,7 @@ from services.errors import DomainError, NotFound, Unauthorized
 
 router = APIRouter(tags=["auth"])
 
-PROBLEMS = {
+PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Problem JSON"},
     422: {"description": "Problem JSON"},
     429: {"description": "Problem JSON"},
@@ -47,7 +50,7 @@ def me_for(session: Session, user: User) -> Me:
         full_name=user.full_name,
         role=user.role,
         branch_id=user.branch_id,
-        accounts=[{"id": a.id, "name": a.name} for a in accounts],
+        accounts=[AccountRef(id=a.id, name=a.name) for a in accounts],
     )
 
 
@@ -124,7 +127,7 @@ def me(actor: ActorDep, c: ContainerDep) -> Me:
 
 # --- single sign-on (OpenID Connect) -----------------------------------------------------------
 
-OIDC_PROBLEMS = {
+OIDC_PROBLEMS: dict[int | str, dict[str, Any]] = {
     **PROBLEMS,
     400: {"description": "Problem JSON"},
     403: {"description": "Problem JSON"},

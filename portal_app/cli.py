@@ -8,9 +8,16 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:  # the commands import the service lazily, so `portal --help` starts fast
+    from sqlalchemy.orm import Session
+
+    from services.audit.checkpoints import CheckpointReport
+    from services.config import ServiceSettings
 
 
-def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _settings(args: argparse.Namespace) -> ServiceSettings:
     from services.config import ServiceSettings
 
     overrides = {}
@@ -70,7 +77,7 @@ def demo_sign_ins_json() -> list[dict[str, str]]:
     ]
 
 
-def print_demo_sign_ins(out=sys.stdout) -> None:  # type: ignore[no-untyped-def]
+def print_demo_sign_ins(out: TextIO = sys.stdout) -> None:
     rows = demo_sign_ins_json()
     print(f"Demo sign-ins (password for all: {rows[0]['password']})", file=out)
     for r in rows:
@@ -120,7 +127,9 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 1
 
 
-def _verify_checkpoints(session, settings, args):  # type: ignore[no-untyped-def]
+def _verify_checkpoints(
+    session: Session, settings: ServiceSettings, args: argparse.Namespace
+) -> tuple[CheckpointReport, str]:
     """Checkpoints against the trusted key: --public-key, else the service's key (env/keyring)."""
     from services.audit.checkpoints import key_id_of, load_audit_key, verify_checkpoints
 

@@ -27,7 +27,7 @@ def _memory_keyring() -> object:
         """Secrets in a dict for this process only (defined here, not at import time, so it
         is never offered as a keyring candidate to anything else)."""
 
-        priority = 1  # type: ignore[assignment]
+        priority = 1
 
         def __init__(self) -> None:
             super().__init__()

@@ -196,7 +196,7 @@ def local_card_pdf(card: IdCardInfo, layout: str, fetched_at: datetime | None) -
                 painter.restore()
     finally:
         painter.end()
-    data = bytes(out.data())
+    data = bytes(out.data().data())
     del writer  # the writer refers to the buffer: let it go first
     out.close()
     return data

@@ -1108,7 +1108,7 @@ class PaymentsPage(Page):
                 b.clicked.connect(lambda _=False, pid=h.id, num=h.receipt_number: self.save_receipt(pid, num))
                 self.history.setCellWidget(r, 5, b)
             else:
-                self.history.setCellWidget(r, 5, None)
+                self.history.removeCellWidget(r, 5)
                 self.history.setItem(r, 5, QTableWidgetItem(""))
         # Tall enough for every row up to ten, then it scrolls.
         self.history.setFixedHeight(44 + 40 * min(max(len(rows), 1), 10))

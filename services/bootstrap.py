@@ -115,7 +115,8 @@ def build(settings: ServiceSettings | None = None, *, clock: Clock | None = None
         rules=CaseRules(
             holidays=parse_holidays(settings.case_holidays or settings.claim_holidays),
             final_weeks=settings.case_final_response_weeks,
-        )
+        ),
+        blobs=blobs,
     )
     # Payments: the Stripe gateway (or localstripe when no key is set) starts on first use.
     extras["payments"] = PaymentsRuntime(settings, clock, db)

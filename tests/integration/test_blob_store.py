@@ -111,3 +111,29 @@ def test_ping_fails_on_a_missing_bucket_and_an_unreachable_store(s3: S3Server, t
         open_blob_store(s3.blob_url("no-such-bucket"), tmp_path).ping()
     with pytest.raises(BlobStoreUnavailable):
         open_blob_store("s3://bucket?endpoint=http://127.0.0.1:9", tmp_path).ping()
+
+
+def test_an_existing_data_dir_keeps_its_photos(tmp_path: Path) -> None:
+    """Data dirs from before the blob store: originals stay where they were, and the old
+    renditions (named by the original's hash) are adopted under their own hash."""
+    from services.claims.photos import ORIGINALS, RENDITIONS, PhotoStore
+    from tests import claims_samples as samples
+
+    original, rendition = samples.jpeg(400, 300), samples.jpeg(160, 120)
+    sha = hashlib.sha256(original).hexdigest()
+    old = tmp_path / "claim-photos"
+    (old / "originals" / sha[:2]).mkdir(parents=True)
+    (old / "originals" / sha[:2] / sha).write_bytes(original)
+    (old / "display" / sha[:2]).mkdir(parents=True)
+    (old / "display" / sha[:2] / sha).write_bytes(rendition)
+    # When the service starts on it
+    blobs = open_blob_store("", tmp_path)
+    photos = PhotoStore(old, blobs, max_bytes=10_000_000, max_pixels=10_000_000)
+    try:
+        # Then the original reads (checked), and the old rendition is served, not made again
+        assert photos.open_original(sha).read() == original
+        assert photos.open_display(sha).read() == rendition
+        assert blobs.resolve(RENDITIONS, sha) == hashlib.sha256(rendition).hexdigest()
+        assert blobs.exists(ORIGINALS, sha) and not (old / "display").exists()
+    finally:
+        photos.close()

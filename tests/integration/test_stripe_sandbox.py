@@ -20,7 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.payments.runtime import PaymentsRuntime, payments_runtime
+from services.payments.localstripe import SharedSandbox
+from services.payments.runtime import PaymentsRuntime, SandboxGateway, payments_runtime
 from tests.payments_support import ALEX, account_id, add_card, pay, policy, view
 from tests.support import Service, running_service
 
@@ -107,6 +108,38 @@ def test_pays_after_the_sandbox_was_killed(svc: Service) -> None:
         assert r.status_code == 201, r.text
         assert r.json()["status"] == "succeeded"
     assert _localstripes(Path(svc.container.settings.data_dir)) == [rt.local.pid]
+
+
+def test_a_follower_takes_over_and_its_gateway_follows_the_new_address(tmp_path: Path) -> None:
+    # Given two users of one data directory (two processes; here two supervisors, which flock
+    # tells apart just the same): the first runs the sandbox, the second uses it
+    first, second = SharedSandbox(tmp_path / "localstripe"), SharedSandbox(tmp_path / "localstripe")
+    try:
+        url = first.start()
+        assert second.start() == url and first.owner and not second.owner
+        gateway = SandboxGateway(second, "whsec_test")
+        before = gateway.create_customer(account_id="acc_1", name="A", email=None, idempotency_key="k1")
+        # When the owner goes away
+        first.close()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not (
+            second.owner and second.local.running and second.running_url == second.local.url
+        ):
+            time.sleep(0.1)
+        # Then the second starts the sandbox on the same state (the customer is still there) and
+        # its gateway uses the new address without being rebuilt
+        assert second.owner and second.url != url and gateway.api_base == second.url
+        after = gateway.create_customer(account_id="acc_2", name="B", email=None, idempotency_key="k2")
+        assert after != before
+        r = httpx.get(
+            f"{second.url}/v1/customers/{before}",
+            headers={"Authorization": "Bearer sk_test_portal_localstripe"},
+        )
+        assert r.status_code == 200, r.text
+    finally:
+        first.close()
+        second.close()
+    assert _localstripes(tmp_path) == []
 
 
 def _free_port() -> int:

@@ -21,7 +21,7 @@ import httpx
 from services.clock import Clock
 from services.config import ServiceSettings
 from services.db.database import Database
-from services.payments.gateway import CardInfo, IntentInfo, PaymentGateway, RefundInfo
+from services.payments.gateway import CardInfo, GatewayUnavailable, IntentInfo, PaymentGateway, RefundInfo
 from services.payments.localstripe import LocalStripe, SharedSandbox
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 LOCAL_SECRET_KEY = "sk_test_portal_localstripe"
 LOCAL_PUBLISHABLE_KEY = "pk_test_portal_localstripe"
 WEBHOOK_PATH = "/api/v1/stripe/webhook"
+# How long a call waits for the sandbox to come up (first start, or a restart after it died).
+START_WAIT_SECONDS = 20.0
 
 
 @dataclass(frozen=True)
@@ -109,11 +111,12 @@ class PaymentsRuntime:
         # The embedded default: one localstripe per data directory (its state file there, so saved
         # cards survive a restart), supervised for the life of the process and shared with every
         # other process on the directory; the gateway follows its current address.
-        sandbox = SharedSandbox(Path(s.data_dir) / "localstripe")
-        sandbox.on_change(self._sandbox_changed)
-        self._sandbox = sandbox
-        sandbox.start()
-        return SandboxGateway(sandbox, self._webhook_secret)
+        if self._sandbox is None:
+            self._sandbox = SharedSandbox(Path(s.data_dir) / "localstripe")
+            self._sandbox.on_change(self._sandbox_changed)
+        gateway = SandboxGateway(self._sandbox, self._webhook_secret)
+        gateway.api_base  # noqa: B018 - waits for the first start, raising GatewayUnavailable if it fails
+        return gateway
 
     def _sandbox_changed(self, url: str) -> None:
         # A new sandbox (restart, takeover) knows no webhooks: tell it where we listen.
@@ -168,12 +171,16 @@ class SandboxGateway:
 
     @property
     def api_base(self) -> str:
-        return self._sandbox.url
+        try:
+            return self._sandbox.start(timeout=START_WAIT_SECONDS)  # at once when it runs
+        except TimeoutError as exc:
+            # Nothing reached Stripe: the charging code records and reports it as such.
+            raise GatewayUnavailable("The Stripe sandbox is not running.") from exc
 
     def _current(self) -> PaymentGateway:
         from services.payments.adapters.stripe_gateway import StripeGateway
 
-        url = self._sandbox.url
+        url = self.api_base
         with self._lock:
             if self._inner is None or self._inner_url != url:
                 self._inner = StripeGateway(

@@ -148,6 +148,22 @@ class PaymentsRuntime:
             self._sandbox = None
             self._gateway = None
 
+    def ping(self, timeout: float = 2.0) -> None:
+        """Readiness: raises GatewayUnavailable when the Stripe sandbox does not answer. With real
+        Stripe keys nothing is sent (a probe must not spend Stripe's rate limit)."""
+        if self.settings.stripe_secret_key:
+            return
+        url = self.gateway().api_base
+        try:
+            httpx.get(
+                f"{url}/v1/customers",
+                params={"limit": 1},
+                headers={"Authorization": f"Bearer {LOCAL_SECRET_KEY}"},
+                timeout=timeout,
+            ).raise_for_status()
+        except httpx.HTTPError as exc:
+            raise GatewayUnavailable(f"The Stripe sandbox at {url} does not answer: {exc}") from exc
+
     def describe(self) -> dict[str, Any]:
         g = self.gateway()
         return {"mode": g.mode, "publishable_key": g.publishable_key, "api_base": g.api_base}

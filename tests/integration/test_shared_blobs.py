@@ -98,7 +98,7 @@ def test_a_photo_uploaded_through_one_instance_reads_through_the_other(pair: tup
 
 
 def test_a_case_attachment_kept_by_one_instance_reads_through_the_other(
-    pair: tuple[Service, Service],
+    pair: tuple[Service, Service], s3: S3Server
 ) -> None:
     a, b = pair
     pdf = b"%PDF-1.4\n% a letter from the bank about the double charge\n" * 50

@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from services.payments.gateway import GatewayUnavailable
 from services.payments.localstripe import SharedSandbox
 from services.payments.runtime import PaymentsRuntime, SandboxGateway, payments_runtime
 from tests.payments_support import ALEX, account_id, add_card, pay, policy, view
@@ -108,6 +109,13 @@ def test_pays_after_the_sandbox_was_killed(svc: Service) -> None:
         assert r.status_code == 201, r.text
         assert r.json()["status"] == "succeeded"
     assert _localstripes(Path(svc.container.settings.data_dir)) == [rt.local.pid]
+    rt.ping()  # readiness: the sandbox answers
+    os.kill(rt.local.pid, signal.SIGSTOP)  # alive but not answering
+    try:
+        with pytest.raises(GatewayUnavailable):
+            rt.ping(timeout=0.5)
+    finally:
+        os.kill(rt.local.pid, signal.SIGCONT)
 
 
 def test_a_follower_takes_over_and_its_gateway_follows_the_new_address(tmp_path: Path) -> None:

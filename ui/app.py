@@ -22,7 +22,7 @@ import qasync
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication, QLabel, QProgressBar, QVBoxLayout, QWidget
 
-from portal_app.client import ApiError, Me, PortalClient, PortalError, ServiceUnreachable
+from portal_app.client import ApiError, Me, OidcConfig, PortalClient, PortalError, ServiceUnreachable
 from portal_app.session import SessionStore, StoredSession, server_key_for
 from portal_app.settings import AppSettings
 from ui import theme
@@ -93,6 +93,8 @@ class PortalApp(QObject):
         self._shut_down = False
         self.sign_out_task: asyncio.Future[Any] | None = None
         self._ending_session = False
+        self.sso_config: OidcConfig | None = None
+        self._sso_session = False  # this run's session came through the identity provider
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -199,8 +201,12 @@ class PortalApp(QObject):
         window = self.sign_in_window
         if window is None:
             window = SignInWindow(
-                self._sign_in, demo_hint=not self.server_url, server_label=self.server_url or ""
+                self._sign_in,
+                demo_hint=not self.server_url,
+                server_label=self.server_url or "",
+                on_sso=self._sign_in_sso,
             )
+            self._spawn(self._offer_sso(window))
             window.closed.connect(self._closed.set)
             window.shown.connect(self.signInShown)
             self.sign_in_window = window
@@ -233,7 +239,37 @@ class PortalApp(QObject):
             window.set_busy_text("Signing in…")
         client = self._new_client(url)
         pair = await client.sign_in(email, password)
+        self._sso_session = False
         await self._keyring(self.store.save, pair.refresh_token, email, keep_signed_in=keep)
+        self._open_main(client, pair.user)
+
+    async def _offer_sso(self, window: SignInWindow) -> None:
+        """Show "Sign in with <insurer>" once the service says it offers single sign-on."""
+        try:
+            url = await self.service_url()
+            self.sso_config = await self._new_client(url).oidc_config()
+        except (PortalError, RuntimeError, TimeoutError, OSError):
+            return  # no SSO button; the password form reports the service's trouble itself
+        window.set_sso(self.sso_config.provider_name if self.sso_config.enabled else None)
+
+    async def _sign_in_sso(self, keep: bool) -> None:
+        """Handler behind "Sign in with <insurer>": the system browser, then the portal session."""
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
+        from portal_app.oidc import sign_in_with_provider
+
+        url = await self.service_url()
+        client = self._new_client(url)
+        config = self.sso_config or await client.oidc_config()
+        pair = await sign_in_with_provider(
+            client,
+            lambda link: QDesktopServices.openUrl(QUrl(link)),
+            provider_name=config.provider_name or "your insurer",
+            port=config.loopback_port,
+        )
+        self._sso_session = True
+        await self._keyring(self.store.save, pair.refresh_token, pair.user.email, keep_signed_in=keep)
         self._open_main(client, pair.user)
 
     def _open_main(self, client: PortalClient, me: Me) -> None:
@@ -273,7 +309,14 @@ class PortalApp(QObject):
         await self._keyring(self.store.clear)
         self.show_sign_in(prefill=email)
         await self._close_main()
-        if self.client is not None:
+        # Also after a restart (session from the keyring): the service knows an SSO session.
+        if self.client is not None and (self._sso_session or (self.sso_config and self.sso_config.enabled)):
+            self._sso_session = False
+            window = self.sign_in_window
+            end_session = await self.client.oidc_sign_out()
+            if window is not None:
+                window.offer_provider_sign_out(end_session)
+        elif self.client is not None:
             await self.client.sign_out()
 
     async def _close_main(self) -> None:

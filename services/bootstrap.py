@@ -10,6 +10,7 @@ from pathlib import Path
 from services.audit.checkpoints import load_audit_key
 from services.auth.service import AuthContext
 from services.auth.tokens import AccessTokens
+from services.blobs import BlobStore, open_blob_store
 from services.cases.service import CaseContext, CaseRules
 from services.claims.photos import PhotoStore
 from services.claims.sla import parse_holidays
@@ -69,6 +70,13 @@ class Container:
         await self.dispatcher.stop()
 
 
+def blob_store(container: Container) -> BlobStore:
+    """The container's blob store (readiness checks call its `ping()`)."""
+    store = container.extras["blobs"]
+    assert isinstance(store, BlobStore)
+    return store
+
+
 def libpq_conninfo(url: str) -> str:
     """SQLAlchemy URL -> a libpq URL psycopg can connect with."""
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
@@ -88,10 +96,14 @@ def build(settings: ServiceSettings | None = None, *, clock: Clock | None = None
     db.on_audit_commit(dispatcher.wake_threadsafe)
     listener = None
     extras: dict[str, object] = {}
-    # Claim photos: content-addressed files under the data dir; their upload route streams
+    # Blobs (claim photos, renditions, case attachments): the data dir or PORTAL_BLOB_URL's store.
+    blobs = open_blob_store(settings.blob_url, Path(settings.data_dir))
+    extras["blobs"] = blobs
+    # Claim photos: content-addressed blobs, received in the data dir; their upload route streams
     # bodies far above max_body_bytes and enforces its own per-photo limit.
     extras["claim_photos"] = PhotoStore(
         Path(settings.data_dir) / "claim-photos",
+        blobs,
         max_bytes=settings.claim_photo_max_bytes,
         max_pixels=settings.claim_photo_max_pixels,
     )
@@ -104,7 +116,8 @@ def build(settings: ServiceSettings | None = None, *, clock: Clock | None = None
         rules=CaseRules(
             holidays=parse_holidays(settings.case_holidays or settings.claim_holidays),
             final_weeks=settings.case_final_response_weeks,
-        )
+        ),
+        blobs=blobs,
     )
     # Payments: the Stripe gateway (or localstripe when no key is set) starts on first use.
     extras["payments"] = PaymentsRuntime(settings, clock, db)

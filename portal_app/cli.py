@@ -111,6 +111,88 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_copy(args: argparse.Namespace) -> int:
+    """Copy the embedded database (and its blobs) into an empty PostgreSQL database and object store."""
+    import time
+
+    from sqlalchemy import select
+
+    from services.audit.checkpoints import verify_checkpoints
+    from services.audit.models import AuditChainHead
+    from services.audit.service import verify_chains
+    from services.blobs import open_blob_store
+    from services.db.copy import CopyRefused, copy_database
+    from services.db.database import Database, make_engine
+    from services.db.migrate import upgrade
+
+    settings = _settings(args)
+    target_url = args.to
+    if not target_url.startswith("postgresql"):
+        print("portal db copy: --to must be a PostgreSQL URL (postgresql+psycopg://...)", file=sys.stderr)
+        return 2
+    source = make_engine(settings.database_url)
+    target = make_engine(target_url)
+    source_blobs = target_blobs = None
+    if args.blobs:
+        source_blobs = open_blob_store(settings.blob_url, settings.data_dir)
+        target_blobs = open_blob_store(args.blobs, settings.data_dir)
+    started = time.perf_counter()
+    try:
+        from services.db.copy import non_empty_tables
+
+        # Refuse before migrating anything: the target must be a new, empty database.
+        busy = non_empty_tables(target)
+        if busy:
+            raise CopyRefused(
+                f"the target database is not empty (rows in {', '.join(sorted(busy)[:8])}); "
+                "copy only into a new, empty database"
+            )
+        upgrade(source)
+        upgrade(target)
+        print(
+            f"copying {source.url.render_as_string(hide_password=True)} -> "
+            f"{target.url.render_as_string(hide_password=True)}"
+        )
+        report = copy_database(
+            source, target, source_blobs=source_blobs, target_blobs=target_blobs, progress=print
+        )
+    except CopyRefused as exc:
+        print(f"portal db copy: refused: {exc}", file=sys.stderr)
+        return 2
+    print(f"{'table':<34} {'source':>9} {'target':>9}")
+    for t in (*report.tables, *report.blobs):
+        print(f"{t.name:<34} {t.source:>9} {t.target:>9}{'' if t.matches else '  MISMATCH'}")
+    print(f"{report.rows} rows copied in {report.seconds:.1f} s")
+    if not args.blobs:
+        print(
+            f"note: blobs were not copied; point the target's PORTAL_BLOB_URL at file://{settings.data_dir}"
+            " or run again with --blobs URL"
+        )
+    # The audit trail on the target: every chain recomputed, heads and checkpoints as in the source.
+    source_db, target_db = Database(source), Database(target)
+    with source_db.read() as s, target_db.read() as t:
+        heads = [
+            sorted((h.chain_key, h.length, h.last_hash) for h in x.scalars(select(AuditChainHead)))
+            for x in (s, t)
+        ]
+        chains = verify_chains(t)
+        seals = verify_checkpoints(t, trusted_key_ids=None)
+    problems = [*chains.problems, *seals.problems]
+    same_heads = heads[0] == heads[1]
+    print(
+        f"audit on the target: {chains.events} events in {chains.chains} chains "
+        f"{'verified' if not chains.problems else 'BROKEN'}; chain heads "
+        f"{'identical to the source' if same_heads else 'DIFFER from the source'}; "
+        f"{seals.checkpoints} checkpoint(s) {'verify' if not seals.problems else 'FAIL'}"
+    )
+    for problem in problems:
+        print(f"BROKEN: {problem.describe()}")
+    print(f"done in {time.perf_counter() - started:.1f} s")
+    source.dispose()
+    target.dispose()
+    return 0 if not report.mismatched and not problems and same_heads else 1
+
+
 def demo_sign_ins_json() -> list[dict[str, str]]:
     from services.demo import DEMO_PASSWORD, DEMO_SIGN_INS
 
@@ -395,6 +477,13 @@ def build_parser() -> argparse.ArgumentParser:
     up = dbsub.add_parser("upgrade", help="apply migrations (alembic)")
     db_options(up)
     up.set_defaults(func=cmd_db_upgrade)
+    cp = dbsub.add_parser(
+        "copy", help="copy the embedded database (and its blobs) into an empty PostgreSQL database"
+    )
+    db_options(cp)
+    cp.add_argument("--to", required=True, help="the target: postgresql+psycopg://user@host/db (empty)")
+    cp.add_argument("--blobs", help="the target blob store: s3://bucket?endpoint=... or file:///path")
+    cp.set_defaults(func=cmd_db_copy)
 
     p = sub.add_parser("demo-seed", help="create the demo world (idempotent)")
     db_options(p)

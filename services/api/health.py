@@ -79,22 +79,11 @@ def _database(c: Container) -> str:
 
 
 def _blob_store(c: Container) -> str:
-    store = c.extras.get("blobs") or c.extras.get("claim_photos")
-    if store is None:
-        raise RuntimeError("no blob store is wired")
-    check = getattr(store, "check", None)
-    if callable(check):
-        result = check()
-        return str(result) if result else type(store).__name__
-    root = getattr(store, "root", None)
-    if root is None:
-        return type(store).__name__
-    # A local folder: it must exist (or be creatable) and take a write.
-    root.mkdir(parents=True, exist_ok=True)
-    probe = root / ".ready-probe"
-    probe.write_bytes(b"ok")
-    probe.unlink()
-    return f"local folder {root}"
+    from services.bootstrap import blob_store
+
+    store = blob_store(c)
+    store.ping()
+    return store.describe()
 
 
 def _stripe(c: Container) -> str:

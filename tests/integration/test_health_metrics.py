@@ -73,14 +73,16 @@ def test_liveness_readiness_and_the_old_health(tmp_path: Path, localstripe: Loca
 
 
 def test_readiness_names_a_broken_blob_store(tmp_path: Path, localstripe: LocalStripe) -> None:
-    with payments_service(f"sqlite:///{tmp_path / 'p.sqlite3'}", tmp_path, localstripe) as svc:
-        # Given the photo folder replaced by a file (a lost mount, say)
-        store = svc.container.extras.get("blobs") or svc.container.extras["claim_photos"]
-        root = Path(getattr(store, "root"))  # noqa: B009 - the local store's folder
-        shutil.rmtree(root)
-        root.write_text("not a folder")
+    blobs = tmp_path / "blobs"
+    blobs.mkdir()
+    url = f"sqlite:///{tmp_path / 'p.sqlite3'}"
+    with payments_service(url, tmp_path, localstripe, blob_url=f"file://{blobs}") as svc:
+        assert svc.http().get("/health/ready").status_code == 200
+        # Given the blob folder gone (a lost mount, say)
+        shutil.rmtree(blobs)
         body = svc.http().get("/health/ready").json()
         assert body["status"] == 503 and body["down"] == ["blob_store"]
+        assert str(blobs) in body["checks"]["blob_store"]["error"]
 
 
 def test_metrics_count_routes_by_template_live_feeds_queue_and_outcomes(

@@ -57,7 +57,19 @@ def render_nginx(run_dir: Path, listen: str, upstreams: list[int]) -> Path:
     servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;" for p in upstreams)
     # {{name}} placeholders: nginx's own $variables stay as they are.
     text = NGINX_TEMPLATE.read_text()
-    for name, value in {"run_dir": str(run_dir), "listen": listen, "upstream_servers": servers}.items():
+    pinned = "\n".join(
+        f"    upstream portal_{i} {{\n        server 127.0.0.1:{p};\n        keepalive 8;\n    }}"
+        for i, p in enumerate(upstreams, 1)
+    )
+    pin_map = "\n".join(f'        "{i}" portal_{i};' for i in range(1, len(upstreams) + 1))
+    values = {
+        "run_dir": str(run_dir),
+        "listen": listen,
+        "upstream_servers": servers,
+        "pinned_upstreams": pinned,
+        "pin_map": pin_map,
+    }
+    for name, value in values.items():
         text = text.replace("{{" + name + "}}", value)
     path = run_dir / "nginx.conf"
     path.write_text(text)

@@ -191,6 +191,17 @@ class S3BlobStore(BlobStore):
                 if len(rest) == 2 and len(rest[0]) == 2 and _SHA.fullmatch(rest[1]):
                     yield rest[1]
 
+    def links(self, namespace: str) -> Iterator[tuple[str, str]]:
+        base = f"{self.prefix}{check_namespace(namespace)}/{_LINKS}/"
+        paginator = self._client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=base):
+            for item in page.get("Contents", []):
+                source = item["Key"][len(base) :]
+                if _SHA.fullmatch(source):
+                    target = self._get_link(namespace, source)
+                    if target is not None and _SHA.fullmatch(target):
+                        yield source, target
+
     def ping(self) -> None:
         try:
             self._client.head_bucket(Bucket=self.bucket)

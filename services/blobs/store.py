@@ -22,7 +22,7 @@ import re
 import secrets
 import shutil
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -225,6 +225,29 @@ class BlobStore(ABC):
         """Every blob key in a namespace (for copying a store)."""
 
     @abstractmethod
+    def links(self, namespace: str) -> Iterator[tuple[str, str]]:
+        """Every (source hash, derived blob hash) link recorded in a namespace."""
+
+    def copy_to(self, target: BlobStore, namespaces: Iterable[str]) -> int:
+        """Copy every blob and link of `namespaces` into `target` (each checked on the way, streamed
+        through a spool file; blobs already there are skipped). Returns how many blobs were written."""
+        written = 0
+        for namespace in namespaces:
+            for sha256 in self.keys(namespace):
+                if target.exists(namespace, sha256):
+                    continue
+                spool = target.spool_path("copy")
+                try:
+                    with self.open(namespace, sha256) as reader:
+                        reader.copy_to(spool)
+                    written += target.put_file(namespace, spool, sha256=sha256, move=True).created
+                finally:
+                    spool.unlink(missing_ok=True)
+            for source, sha256 in self.links(namespace):
+                target.link(namespace, source, sha256)
+        return written
+
+    @abstractmethod
     def ping(self) -> None:
         """A cheap readiness check: raises BlobStoreUnavailable when the store cannot be used."""
 
@@ -326,6 +349,16 @@ class LocalBlobStore(BlobStore):
                 for path in sorted(shard.iterdir()):
                     if _SHA.fullmatch(path.name):
                         yield path.name
+
+    def links(self, namespace: str) -> Iterator[tuple[str, str]]:
+        base = self.root / check_namespace(namespace) / _LINKS
+        if not base.is_dir():
+            return
+        for path in sorted(base.iterdir()):
+            if _SHA.fullmatch(path.name):
+                target = path.read_text().strip()
+                if _SHA.fullmatch(target):
+                    yield path.name, target
 
     def ping(self) -> None:
         if not self.root.is_dir() or not os.access(self.root, os.W_OK):

@@ -70,7 +70,10 @@ def get_case(account_id: str, case_id: str, actor: ActorDep, c: ContainerDep) ->
         return _out(session, case, actor, c)
 
 
-@router.get("/accounts/{account_id}/cases/{case_id}/attachments/{attachment_id}")
+@router.get(
+    "/accounts/{account_id}/cases/{case_id}/attachments/{attachment_id}",
+    responses={500: {"description": "Problem JSON (the stored attachment failed its integrity check)"}},
+)
 def attachment(
     account_id: str, case_id: str, attachment_id: str, actor: ActorDep, c: ContainerDep
 ) -> Response:

@@ -29,7 +29,7 @@ import struct
 import threading
 import unicodedata
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,6 +126,8 @@ class Inspected:
 # Bytes handed to a worker thread at a time while receiving: large enough that the hop costs
 # nothing, small enough that four uploads at once hold only a few MB between them.
 WRITE_BATCH = 1 << 20
+# How long a background rendition waits for uploads in flight to finish before it runs anyway.
+RENDER_DEFER_SECONDS = 10.0
 TAIL_BLOCK = 1 << 16
 
 
@@ -148,6 +150,8 @@ class PhotoStore:
         self.max_pixels = max_pixels
         self._decode = threading.BoundedSemaphore(decoders)
         self._renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claim-photo-display")
+        self._uploads = 0  # uploads in flight in this process; renditions wait for them
+        self._idle = threading.Condition()
         (self.root / "tmp").mkdir(parents=True, exist_ok=True)
         _adopt_legacy_renditions(self.root / "display", blobs)
 
@@ -174,20 +178,32 @@ class PhotoStore:
             digest.update(data)
             fh.write(data)
 
+        # One batch is hashed and written in a worker thread while the next is received.
+        pending: asyncio.Future[None] | None = None
         try:
             with tmp.open("wb") as fh:
-                async for chunk in chunks:
-                    if not chunk:
-                        continue
-                    size += len(chunk)
-                    if size > self.max_bytes:
-                        raise self.too_large()
-                    batch += chunk
-                    if len(batch) >= WRITE_BATCH:
-                        data, batch = bytes(batch), bytearray()
-                        await asyncio.to_thread(flush, fh, data)
-                if batch:
-                    await asyncio.to_thread(flush, fh, bytes(batch))
+                try:
+                    async for chunk in chunks:
+                        if not chunk:
+                            continue
+                        size += len(chunk)
+                        if size > self.max_bytes:
+                            raise self.too_large()
+                        batch += chunk
+                        if len(batch) >= WRITE_BATCH:
+                            data, batch = bytes(batch), bytearray()
+                            if pending is not None:
+                                await pending
+                            pending = asyncio.ensure_future(asyncio.to_thread(flush, fh, data))
+                    if pending is not None:
+                        await pending
+                    if batch:
+                        await asyncio.to_thread(flush, fh, bytes(batch))
+                finally:
+                    if pending is not None and not pending.done():
+                        # Refused or cut off: let the write in flight finish before the file goes.
+                        with contextlib.suppress(BaseException):
+                            await asyncio.shield(pending)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -259,10 +275,29 @@ class PhotoStore:
 
     # --- the display rendition ---------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def uploading(self) -> Iterator[None]:
+        """Mark an upload in flight (non-blocking; safe on the event loop)."""
+        with self._idle:
+            self._uploads += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._uploads -= 1
+                self._idle.notify_all()
+
     def render_later(self, sha256: str) -> None:
         """Queue the display rendition of a kept original for the background worker."""
-        future = self._renderer.submit(self.ensure_display, sha256)
+        future = self._renderer.submit(self._render_when_idle, sha256)
         future.add_done_callback(_log_failure)
+
+    def _render_when_idle(self, sha256: str) -> str:
+        # A rendition is a second's decode: customers' uploads in flight get the CPU first (a
+        # rendition asked for by a reader is made at once by `open_display`, not here).
+        with self._idle:
+            self._idle.wait_for(lambda: self._uploads == 0, timeout=RENDER_DEFER_SECONDS)
+        return self.ensure_display(sha256)
 
     def ensure_display(self, sha256: str) -> str:
         """The SHA-256 of this original's display rendition, making it first if needed (blocking).

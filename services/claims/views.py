@@ -104,7 +104,13 @@ def list_photos(claim_id: str, actor: ActorDep, c: ContainerDep) -> dict[str, An
         return {"photos": [service.photo_dict(p) for p in photos]}
 
 
-@router.get("/claims/{claim_id}/photos/{photo_id}/content", responses=PROBLEMS)
+@router.get(
+    "/claims/{claim_id}/photos/{photo_id}/content",
+    responses={
+        **PROBLEMS,
+        500: {"description": "Problem JSON (the stored photo failed its integrity check)"},
+    },
+)
 async def photo_content(
     claim_id: str,
     photo_id: str,
@@ -185,37 +191,40 @@ async def upload_photo(
 
     # Refusals that need no bytes come before we read any.
     await asyncio.to_thread(authorize)
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > store.max_bytes:
-        raise store.too_large()
-    try:
-        received = await store.receive(request.stream())
-    except ClientDisconnect:
-        raise Invalid("claim.upload_interrupted", "The upload stopped before the photo arrived.") from None
-    created: list[str] = []
-    try:
-        inspected = await asyncio.to_thread(store.inspect, received)
-        created = await asyncio.to_thread(store.commit, received)
+    with store.uploading():  # background renditions wait while uploads are in flight
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > store.max_bytes:
+            raise store.too_large()
+        try:
+            received = await store.receive(request.stream())
+        except ClientDisconnect:
+            raise Invalid(
+                "claim.upload_interrupted", "The upload stopped before the photo arrived."
+            ) from None
+        created: list[str] = []
+        try:
+            inspected = await asyncio.to_thread(store.inspect, received)
+            created = await asyncio.to_thread(store.commit, received)
 
-        def record() -> dict[str, Any]:
-            with c.db.write() as session:
-                photo = service.attach_claim_photo(
-                    session,
-                    actor,
-                    c.clock,
-                    claim_id=claim_id,
-                    filename=name,
-                    received=received,
-                    inspected=inspected,
-                )
-                return service.photo_dict(photo)
+            def record() -> dict[str, Any]:
+                with c.db.write() as session:
+                    photo = service.attach_claim_photo(
+                        session,
+                        actor,
+                        c.clock,
+                        claim_id=claim_id,
+                        filename=name,
+                        received=received,
+                        inspected=inspected,
+                    )
+                    return service.photo_dict(photo)
 
-        photo = await asyncio.to_thread(record)
-    except BaseException:
-        store.discard(received.tmp_path)
-        # Files this upload created but no photo row refers to are removed: nothing half-kept.
-        await asyncio.to_thread(_discard_unreferenced, c, store, created)
-        raise
+            photo = await asyncio.to_thread(record)
+        except BaseException:
+            store.discard(received.tmp_path)
+            # Files this upload created but no photo row refers to are removed: nothing half-kept.
+            await asyncio.to_thread(_discard_unreferenced, c, store, created)
+            raise
     store.render_later(received.sha256)  # the display picture, made off the customer's wait
     return photo
 

@@ -76,6 +76,23 @@ def test_put_get_stream_exists_delete(store: BlobStore, tmp_path: Path) -> None:
     assert not any(store.spool_dir.iterdir())
 
 
+def test_a_local_store_copies_into_s3(s3: S3Server, tmp_path: Path) -> None:
+    """What a practice moving off the embedded default needs: every blob and link, checked."""
+    local = open_blob_store("", tmp_path / "local")
+    photo = local.put_bytes(NS, os.urandom(2_000_000)).sha256
+    rendition = local.put_bytes("claim-photos/renditions", b"\xff\xd8 small").sha256
+    local.link("claim-photos/renditions", photo, rendition)
+    letter = local.put_bytes("case-attachments", b"%PDF-1.4 letter").sha256
+    target = open_blob_store(s3.blob_url(s3.new_bucket()), tmp_path / "spool")
+    spaces = [NS, "claim-photos/renditions", "case-attachments"]
+    assert local.copy_to(target, spaces) == 3
+    assert target.open(NS, photo).read() == local.open(NS, photo).read()
+    assert target.resolve("claim-photos/renditions", photo) == rendition
+    assert target.open("case-attachments", letter).read() == b"%PDF-1.4 letter"
+    assert list(target.links("claim-photos/renditions")) == [(photo, rendition)]
+    assert local.copy_to(target, spaces) == 0  # again: nothing to write
+
+
 def test_a_changed_blob_is_refused_on_read(store: BlobStore, request: pytest.FixtureRequest) -> None:
     s3 = request.getfixturevalue("s3") if isinstance(store, S3BlobStore) else None
     data = b"\xff\xd8\xff original bytes" * 1000

@@ -16,6 +16,7 @@ import pytest
 
 from services.blobs.s3 import S3BlobStore
 from services.bootstrap import blob_store
+from services.cases.service import ATTACHMENTS
 from services.claims.photos import ORIGINALS
 from tests import claims_samples as samples
 from tests.s3_support import S3Server, s3_server
@@ -127,6 +128,19 @@ def test_a_case_attachment_kept_by_one_instance_reads_through_the_other(
         got = alex_b.get(f"/accounts/{account}/cases/{case['id']}/attachments/{att['id']}")
         assert got.status_code == 200 and got.content == pdf
         assert got.headers["x-content-sha256"] == hashlib.sha256(pdf).hexdigest()
+        # When the object is changed in the bucket, it is refused and the failed check audited
+        store = blob_store(a.container)
+        assert isinstance(store, S3BlobStore)
+        key = store.object_key(ATTACHMENTS, att["sha256"])
+        s3.client().put_object(Bucket=store.bucket, Key=key, Body=pdf[:-8] + b"tampered")
+        r = alex_b.get(f"/accounts/{account}/cases/{case['id']}/attachments/{att['id']}")
+        assert r.status_code == 500 and r.json()["code"] == "case.attachment_corrupted"
+    rows = a.sql(
+        "SELECT outcome FROM audit_events WHERE action = 'case.attachment_integrity_failed' "
+        "AND entity_id = :i",
+        i=att["id"],
+    )
+    assert rows == [("failure",)]
 
 
 def test_a_photo_changed_in_the_store_is_refused_and_audited(

@@ -22,8 +22,6 @@ from sqlalchemy import Engine, MetaData, Table, func, inspect, select, text
 from services.blobs import BlobStore
 
 BATCH_ROWS = 5000
-# Blob namespaces and the namespaces whose links (original -> rendition) travel with them.
-_LINKED = {"claim-photos/originals": "claim-photos/renditions"}
 
 
 class CopyRefused(Exception):
@@ -163,28 +161,14 @@ def _advance_sequences(conn: Any, tables: list[Table]) -> None:
 def copy_blobs(
     source: BlobStore, target: BlobStore, *, progress: Progress = lambda _: None
 ) -> list[TableCount]:
-    """Stream every blob (checked against its SHA-256 as it is read) and every link to `target`."""
+    """Stream every blob (checked against its SHA-256 as it is read) and every link to `target`;
+    returns, per namespace, how many blobs the source has and how many of those the target has."""
+    namespaces = blob_namespaces()
+    written = source.copy_to(target, namespaces)
+    progress(f"  blobs: {written} written to {target.describe()}")
     counts = []
-    for namespace in blob_namespaces():
+    for namespace in namespaces:
         keys = list(source.keys(namespace))
-        for sha256 in keys:
-            if target.exists(namespace, sha256):
-                continue
-            tmp = target.spool_path("copy")
-            try:
-                with source.open(namespace, sha256) as reader:
-                    reader.copy_to(tmp)
-                target.put_file(namespace, tmp, sha256=sha256, move=True)
-            finally:
-                tmp.unlink(missing_ok=True)
-        linked = _LINKED.get(namespace)
-        if linked is not None:
-            for sha256 in keys:
-                derived = source.resolve(linked, sha256)
-                if derived is not None:
-                    target.link(linked, sha256, derived)
-        if keys:
-            progress(f"  blobs {namespace}: {len(keys)}")
         present = sum(1 for sha256 in keys if target.exists(namespace, sha256))
         counts.append(TableCount(f"blobs:{namespace}", len(keys), present))
     return counts

@@ -18,6 +18,7 @@ IDCARD_KEY_ENV = "PORTAL_IDCARD_SIGNING_KEY"
 AUDIT_KEY_ENV = "PORTAL_AUDIT_SIGNING_KEY"
 # Where each worker learns the public base URL it serves (localstripe posts webhooks there).
 SERVE_URL_ENV = "PORTAL_SERVE_URL"
+SUPERVISOR_PID_ENV = "PORTAL_SERVE_SUPERVISOR_PID"
 MIN_JWT_SECRET_CHARS = 32
 
 
@@ -92,11 +93,31 @@ def app_from_environment() -> Any:
 
     if log_format() == "json":
         configure_logging(os.environ.get("PORTAL_LOG_LEVEL", "info").upper(), "json")
+    _exit_with_supervisor()
     container = build()
     base = os.environ.get(SERVE_URL_ENV)
     if base:
         container.extras["payments"].on_serving(base)  # type: ignore[attr-defined]
     return create_app(container)
+
+
+def _exit_with_supervisor() -> None:
+    """A worker whose supervisor died (even by SIGKILL) shuts down gracefully instead of serving on
+    unsupervised, holding the port a restarted supervisor needs."""
+    import signal
+    import threading
+    import time
+
+    supervisor = int(os.environ.get(SUPERVISOR_PID_ENV) or 0)
+    if not supervisor or os.getppid() != supervisor:
+        return
+
+    def watch() -> None:
+        while os.getppid() == supervisor:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)  # uvicorn's graceful shutdown: feeds closed, pools released
+
+    threading.Thread(target=watch, name="portal-supervisor-watch", daemon=True).start()
 
 
 def serve_workers(*, host: str, port: int, workers: int, log_level: str, log_config: Any) -> int:
@@ -127,6 +148,7 @@ def serve_workers(*, host: str, port: int, workers: int, log_level: str, log_con
         timeout_graceful_shutdown=10,
     )
     sock = config.bind_socket()
+    os.environ[SUPERVISOR_PID_ENV] = str(os.getpid())
     supervisor = Supervisor(config, sockets=[sock])
     try:
         supervisor.run()

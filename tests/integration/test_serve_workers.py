@@ -117,8 +117,19 @@ def test_two_workers_share_the_feed_presence_and_metrics(pg_url: str, tmp_path: 
         text = httpx.get(base + "/metrics", timeout=10).text
         route = "/api/v1/notifications/preferences"
         assert metric(text, "portal_http_requests_total", method="PUT", route=route, status="200") == 10
+
+        # When the supervisor itself is SIGKILLed, its workers do not serve on unsupervised
+        pgrep = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True)
+        children = pgrep.stdout.split()
+        assert len(children) >= 2
+        proc.kill()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in children):
+            time.sleep(0.2)
+        assert not [pid for pid in children if Path(f"/proc/{pid}").exists()], "orphaned workers kept running"
     finally:
-        proc.send_signal(signal.SIGTERM)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=60)
     pids = {line.split("[")[1].split("]")[0] for line in out.splitlines() if "Started server process" in line}
     assert len(pids) == 2, out[-2000:]

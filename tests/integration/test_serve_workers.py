@@ -28,6 +28,19 @@ pytestmark = pytest.mark.postgres
 ALEX, AGENT, PASSWORD = "alex.morgan@example.com", "agent@portal.example", "portal-demo-2026"
 
 
+def children_of(pid: int) -> list[str]:
+    """Pids whose parent is `pid` (read from /proc: no procps needed)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == str(pid):
+            found.append(stat.parent.name)
+    return found
+
+
 def test_two_workers_share_the_feed_presence_and_metrics(pg_url: str, tmp_path: Path) -> None:
     container = build(ServiceSettings(database_url=pg_url, data_dir=tmp_path), clock=SystemClock())
     prepare(container, seed=True)
@@ -119,8 +132,7 @@ def test_two_workers_share_the_feed_presence_and_metrics(pg_url: str, tmp_path: 
         assert metric(text, "portal_http_requests_total", method="PUT", route=route, status="200") == 10
 
         # When the supervisor itself is SIGKILLed, its workers do not serve on unsupervised
-        pgrep = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True)
-        children = pgrep.stdout.split()
+        children = children_of(proc.pid)
         assert len(children) >= 2
         proc.kill()
         deadline = time.monotonic() + 30

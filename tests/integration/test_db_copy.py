@@ -199,6 +199,8 @@ def test_a_trail_of_100000_events_moves_and_verifies(tmp_path: Path, pg_url: str
     prepare(container, seed=True)
     started = time.perf_counter()
     bulk_trail(container.db.engine, 100_000, 200)
+    with container.db.write() as session:  # and every chain head sealed in a signed checkpoint
+        sealed = seal_checkpoints(session, container.clock, SigningKey.generate())
     container.db.dispose()
     source_counts = table_counts(sqlite_url)
     assert source_counts["audit_events"] >= 100_000
@@ -211,7 +213,8 @@ def test_a_trail_of_100000_events_moves_and_verifies(tmp_path: Path, pg_url: str
     assert table_counts(pg_url) == source_counts
     assert all(s == t for s, t in counts_printed(done.stdout).values())
     assert f"audit on the target: {source_counts['audit_events']} events" in done.stdout
-    assert "chain heads identical to the source" in done.stdout
+    assert f"chain heads identical to the source; {sealed} checkpoint(s) verify" in done.stdout
+    assert source_counts["audit_checkpoints"] == sealed >= 200
     verify = portal("audit", "verify", "--database-url", pg_url)
     assert verify.returncode == 0 and f"OK: {source_counts['audit_events']} events" in verify.stdout
     took = time.perf_counter() - started

@@ -416,7 +416,10 @@ def _serve_runner_metrics(container, host: str, port: int) -> None:  # type: ign
     server = ThreadingHTTPServer((host, port), Handler)
     threading.Thread(target=server.serve_forever, name="portal-jobs-metrics", daemon=True).start()
     url = f"http://{host}:{server.server_address[1]}/metrics"
-    print(f"job runner metrics at {url}", file=sys.stderr, flush=True)
+    # Through logging, so PORTAL_LOG_FORMAT=json keeps every line JSON.
+    announce = logging.getLogger("portal.jobs")
+    announce.setLevel(logging.INFO)
+    announce.info("job runner metrics at %s", url)
 
 
 def cmd_secrets_new(args: argparse.Namespace) -> int:

@@ -9,7 +9,9 @@ QT_ONSCREEN="libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-image0 libxcb-r
 TOOLS="poppler-utils"
 # The SSO journey test drives a real browser (Debian's chromium and its WebDriver).
 BROWSER="chromium chromium-driver"
-WANTED="$QT_OFFSCREEN $QT_ONSCREEN $TOOLS $BROWSER"
+# The deployment's reverse proxy (deploy/nginx.conf.template; tests/e2e/test_deployment.py runs it).
+SERVER="nginx"
+WANTED="$QT_OFFSCREEN $QT_ONSCREEN $TOOLS $BROWSER $SERVER"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "ensure-system-deps: not a Debian-family system; make sure Qt 6's runtime libraries are installed:" >&2

@@ -22,6 +22,7 @@ from services.events.dispatcher import FeedDispatcher, PostgresWakeListener
 from services.events.hub import FeedHub
 from services.notifications import rules as notification_rules
 from services.notifications.runtime import NotificationsRuntime
+from services.observability.metrics import Metrics
 from services.payments.runtime import PaymentsRuntime
 from services.presence.runtime import PresenceRuntime
 from services.presence.service import PRESENCE_CHANNEL
@@ -127,6 +128,10 @@ def build(settings: ServiceSettings | None = None, *, clock: Clock | None = None
     # Notifications: notices are queued by an audit hook in the causing transaction.
     extras["notifications"] = NotificationsRuntime(settings, clock, db)
     db.add_audit_hook(notification_rules.on_audit_event)
+    # Prometheus metrics; charge and delivery outcomes are counted from their audit events.
+    metrics = Metrics(db, clock)
+    extras["metrics"] = metrics
+    db.add_audit_hook(metrics.on_audit_event)
     # Presence (who has an account open) rides the same feed; search terms follow every flush.
     presence = PresenceRuntime(db, hub, clock)
     extras["presence"] = presence

@@ -257,7 +257,7 @@ async def shoot(out: Path, url: str, data_dir: Path) -> None:
     dash.resize(*SIZE)
     await asyncio.sleep(0.3)
     _save(dash, out / "supervisor-dashboard-top.png")
-    dash.queue.timer.stop()
+    dash.queue.stop()
     await sup.aclose()
     for widget in (view, panel, dash):
         widget.close()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import qasync
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -58,6 +58,10 @@ PAGES = [
     ("help", "Help", "help"),
 ]
 
+# Below COMPACT_BELOW px (the account beside the staff side panel on a small screen) the
+# navigation shows icons only, with the names in tooltips, so the page keeps the width.
+NAV_WIDE, NAV_COMPACT, COMPACT_BELOW = 228, 60, 900
+
 # Events that only record someone looking or signing in do not change what the pages show.
 _NO_RELOAD_PREFIXES = (
     "account.viewed",
@@ -92,9 +96,12 @@ class AccountView(QWidget):
         *,
         first_name: str = "",
         data_dir: Path | None = None,
+        for_staff: bool = False,
         parent: QWidget | None = None,
     ) -> None:
+        """`for_staff`: shown in the staff console, about a customer's account, so worded as such."""
         super().__init__(parent)
+        self.for_staff = for_staff
         self.client = client
         self.account_id = account_id
         self.first_name = first_name
@@ -111,11 +118,14 @@ class AccountView(QWidget):
 
         nav_panel = QFrame()
         nav_panel.setObjectName("NavPanel")
-        nav_panel.setFixedWidth(228)
+        nav_panel.setFixedWidth(NAV_WIDE)
+        self.nav_panel = nav_panel
+        self.nav_compact = False
         nav_box = QVBoxLayout(nav_panel)
         nav_box.setContentsMargins(0, 0, 0, 0)
         nav_box.setSpacing(0)
-        nav_box.addWidget(label("MY ACCOUNT", name="NavCaption"))
+        self.nav_caption = label("CUSTOMER'S ACCOUNT" if for_staff else "MY ACCOUNT", name="NavCaption")
+        nav_box.addWidget(self.nav_caption)
         self.nav = QListWidget()
         self.nav.setObjectName("NavList")
         self.nav.setAccessibleName("Account sections")
@@ -143,7 +153,7 @@ class AccountView(QWidget):
         self.progress.setVisible(False)
         right.addWidget(self.progress)
 
-        self.overview_page = OverviewPage()
+        self.overview_page = OverviewPage(for_staff=for_staff)
         self.policies_page = PoliciesPage(client, account_id)
         self.documents_page = DocumentsPage(client, account_id)
         # The last cards are kept under the data dir so they still show offline.
@@ -190,6 +200,22 @@ class AccountView(QWidget):
         self._reload_timer.timeout.connect(self.reload)
 
     # --- navigation ------------------------------------------------------------------------
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt's name
+        super().resizeEvent(event)
+        self.set_compact_nav(event.size().width() < COMPACT_BELOW)
+
+    def set_compact_nav(self, compact: bool) -> None:
+        """Icons only (names in tooltips and for screen readers) or icons with names."""
+        if compact == self.nav_compact:
+            return
+        self.nav_compact = compact
+        self.nav_panel.setFixedWidth(NAV_COMPACT if compact else NAV_WIDE)
+        self.nav_caption.setVisible(not compact)
+        self.nav_footer.setVisible(not compact)
+        for i in range(self.nav.count()):
+            item = self.nav.item(i)
+            item.setText("" if compact else PAGES[i][1])
 
     def show_policy_documents(self, policy_id: str) -> None:
         """Open the Documents page filtered to one policy (from the policy detail)."""

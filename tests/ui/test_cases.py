@@ -164,7 +164,7 @@ def test_supervisor_dashboard_draws_figures_and_counts_down(qtbot: Any, service_
         grab = dash.cases_chart.grab()
         assert not grab.isNull() and grab.width() > 100
     finally:
-        dash.queue.timer.stop()
+        dash.queue.stop()
         run(qtbot, sup.aclose())
     # An agent is told, in words, that the figures are for supervisors.
     agent = _client(qtbot, service_url, AGENT)
@@ -176,5 +176,5 @@ def test_supervisor_dashboard_draws_figures_and_counts_down(qtbot: Any, service_
         qtbot.waitUntil(lambda: other.error.isVisible(), timeout=10_000)
         assert other.error.text() == "The service dashboard is for supervisors."
     finally:
-        other.queue.timer.stop()
+        other.queue.stop()
         run(qtbot, agent.aclose())

@@ -89,7 +89,9 @@ class AccountTab(QWidget, TaskOwner):
         if self.at_counter:
             column.addWidget(self._counter_bar())
 
-        self.view = AccountView(client, account_id, first_name=customer_name.split(" ")[0], data_dir=data_dir)
+        self.view = AccountView(
+            client, account_id, first_name=customer_name.split(" ")[0], data_dir=data_dir, for_staff=True
+        )
         self.changelog = ChangeLogPanel()
         self.notes = NotesPanel(client, account_id)
         side = QFrame()

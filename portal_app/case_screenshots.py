@@ -232,7 +232,7 @@ async def shoot(out: Path, url: str, data_dir: Path) -> None:
     tab = staff.open_account(shah_id, "Priya Shah")
     await _until(lambda: tab.view.overview is not None)
     assert tab.evidence is not None
-    tab.side_tabs.setCurrentWidget(tab.evidence)
+    tab.show_evidence()
     tab.splitter.setSizes([760, 680])
     tab.evidence.policy.setCurrentIndex(tab.evidence.policy.findData(renters.id))
     tab.evidence.load_answer("cancellation")

@@ -121,9 +121,23 @@ def test_agent_exports_evidence_that_verifies_and_reads_a_dispute_answer(
         events = json.loads((panel.last_pack / "events.json").read_text())["events"]
         assert events[-1]["action"] == "evidence.exported" and events[-1]["channel"] == "agent"
         # The double-charge answer fills the table from the payment records.
+        auto = next(i for i in range(panel.policy.count()) if panel.policy.itemText(i).startswith("AUT"))
+        panel.policy.setCurrentIndex(auto)
         panel.load_answer("charges")
         qtbot.waitUntil(lambda: panel.answer is not None, timeout=10_000)
-        assert "successful charge" in panel.summary.text()
+        # The installments paid before Portal (shown as Paid on the Payments page) are counted too.
+        assert "recorded as paid without a Portal charge" in panel.summary.text()
+        assert " 0 payments" not in panel.summary.text()
+        kinds = [panel.table.item(r, 1).text() for r in range(panel.table.rowCount())]
+        assert any(k.startswith("Recorded as paid") for k in kinds)
+        # Beside an open account the panel is narrow: controls stack, and none is cut short.
+        # (the first resize stacks the rows, which lowers the minimum width the second one reaches)
+        for _ in range(2):
+            panel.resize(400, 760)
+            qtbot.wait(50)
+        qtbot.waitUntil(lambda: panel.width() == 400, timeout=2000)
+        for control in (panel.limit, panel.cancel_button, panel.charges_button, panel.export_button):
+            assert control.width() >= control.sizeHint().width(), control.text()
     finally:
         run(qtbot, agent.aclose())
         run(qtbot, jamie.aclose())

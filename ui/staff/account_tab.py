@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -32,6 +33,8 @@ from ui.staff.printing import PrintFailed, print_pdfs
 from ui.staff.tasks import TaskOwner
 from ui.staff_evidence import EvidencePanel
 from ui.widgets import label
+
+SIDE_MIN_WIDTH = 380  # the change log, notes and evidence are laid out from this width up
 
 
 class AccountTab(QWidget, TaskOwner):
@@ -106,9 +109,15 @@ class AccountTab(QWidget, TaskOwner):
         if me.role in ("agent", "supervisor", "admin"):
             # Disputes: export the signed evidence pack, read the dispute answers (issue 8).
             self.evidence = EvidencePanel(client, account_id)
-            self.side_tabs.addTab(self.evidence, "Evidence")
+            # On a short screen the panel scrolls rather than squeezing the answer table away.
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.Shape.NoFrame)
+            scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            scroll.setWidget(self.evidence)
+            self.side_tabs.addTab(scroll, "Evidence")
         side_box.addWidget(self.side_tabs)
-        side.setMinimumWidth(320)
+        side.setMinimumWidth(SIDE_MIN_WIDTH)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.view)
         self.splitter.addWidget(side)
@@ -124,6 +133,11 @@ class AccountTab(QWidget, TaskOwner):
         self.view.overviewLoaded.connect(self._on_overview)
         self.view.loadFailed.connect(self.loadFailed)
         self._update_banner()
+
+    def show_evidence(self) -> None:
+        """Bring the Evidence side tab forward (agents and supervisors only)."""
+        if self.evidence is not None:
+            self.side_tabs.setCurrentIndex(self.side_tabs.count() - 1)
 
     # --- lifetime --------------------------------------------------------------------------
 

@@ -16,7 +16,9 @@ test: setup
 	@./scripts/ensure-postgres.sh
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q -p no:cacheprovider
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q -p no:cacheprovider --ignore=tests/journeys
+	# Journeys: the real app on its own Xvfb (xcb plugin), so a process of their own.
+	$(BIN)/pytest -q -p no:cacheprovider tests/journeys
 
 setup: $(STAMP)
 	@./scripts/ensure-system-deps.sh

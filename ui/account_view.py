@@ -43,6 +43,7 @@ from ui.pages.idcards import IdCardsPage
 from ui.pages.overview import OverviewPage
 from ui.pages.payments import PaymentsPage
 from ui.pages.policies import PoliciesPage
+from ui.tasks import TaskScope, owned
 from ui.widgets import label
 
 # (key, label, icon) in navigation order; Ctrl+1..9 follow this order.
@@ -110,6 +111,8 @@ class AccountView(QWidget):
         self._feed_task: asyncio.Task[None] | None = None
         self._pending: list[AuditEvent] = []
         self._busy = 0
+        # Reloads in flight end with the view (stop()): a late answer has no widgets to fill.
+        self.tasks = TaskScope()
         self.setObjectName("AccountView")
 
         root = QHBoxLayout(self)
@@ -244,6 +247,7 @@ class AccountView(QWidget):
         self.idcards_page.shutdown()
         self._flush_timer.stop()
         self._reload_timer.stop()
+        self.tasks.cancel()
         if self._feed_task is not None:
             self._feed_task.cancel()
             self._feed_task = None
@@ -264,6 +268,7 @@ class AccountView(QWidget):
         self.busyChanged.emit(self._busy > 0)
 
     @qasync.asyncSlot()
+    @owned
     async def reload(self) -> None:
         """Fetch the overview and hand it to every page."""
         self._set_busy(+1)

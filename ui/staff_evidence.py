@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QFileDialog,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -108,11 +109,9 @@ class EvidencePanel(QWidget):
 
         export = Card("Evidence pack", "A signed record anyone can check.")
         export.setProperty("icon", "lock")
-        # Side by side when there is room; stacked (see resizeEvent) beside an open account.
-        # Stacked by default, so the panel's minimum width is the stacked one (a splitter never
-        # hands back width it gave to a wider minimum); side by side once it is wide.
-        dates = QBoxLayout(QBoxLayout.Direction.TopToBottom)
-        self.dates_row = dates
+        # One control a line: the panel beside an open account is ~360 px wide.
+        dates = QGridLayout()
+        dates.setHorizontalSpacing(8)
         self.limit = QCheckBox("Only a period")
         self.limit.setAccessibleName("Limit the export to a period")
         self.date_from = QDateEdit(QDate.currentDate().addDays(-90))
@@ -124,14 +123,12 @@ class EvidencePanel(QWidget):
             w.setEnabled(False)
         self.limit.toggled.connect(self.date_from.setEnabled)
         self.limit.toggled.connect(self.date_to.setEnabled)
-        dates.addWidget(self.limit)
-        span = QHBoxLayout()
-        span.addWidget(label("from", "muted"))
-        span.addWidget(self.date_from)
-        span.addWidget(label("to", "muted"))
-        span.addWidget(self.date_to)
-        span.addStretch(1)
-        dates.addLayout(span, 1)
+        dates.addWidget(self.limit, 0, 0, 1, 3)
+        dates.addWidget(label("From", "muted"), 1, 0)
+        dates.addWidget(self.date_from, 1, 1)
+        dates.addWidget(label("to", "muted"), 2, 0)
+        dates.addWidget(self.date_to, 2, 1)
+        dates.setColumnStretch(2, 1)
         export.body.addLayout(dates)
         row = QHBoxLayout()
         self.export_button = QPushButton(theme.icon("documents", "#FFFFFF"), "Export evidence…")
@@ -159,6 +156,8 @@ class EvidencePanel(QWidget):
         self.policy = QComboBox()
         self.policy.setAccessibleName("Policy")
         answers.body.addWidget(self.policy)
+        # Stacked by default, so the panel's minimum width is the stacked one (a splitter never
+        # hands back width it gave to a wider minimum); side by side once it is wide (resizeEvent).
         pick = QBoxLayout(QBoxLayout.Direction.TopToBottom)
         self.pick_row = pick
         self.cancel_button = QPushButton("Paid before cancellation?")
@@ -317,9 +316,8 @@ class EvidencePanel(QWidget):
         # Beside an open account the panel is ~340 px: rows of controls stack instead of clipping.
         stack = self.width() < STACK_BELOW
         direction = QBoxLayout.Direction.TopToBottom if stack else QBoxLayout.Direction.LeftToRight
-        for row in (self.dates_row, self.pick_row):
-            if row.direction() != direction:
-                row.setDirection(direction)
+        if self.pick_row.direction() != direction:
+            self.pick_row.setDirection(direction)
         if self.table.columnCount():
             self._fit_columns()
             self.table.resizeRowsToContents()

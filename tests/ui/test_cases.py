@@ -130,12 +130,14 @@ def test_agent_exports_evidence_that_verifies_and_reads_a_dispute_answer(
         assert " 0 payments" not in panel.summary.text()
         kinds = [panel.table.item(r, 1).text() for r in range(panel.table.rowCount())]
         assert any(k.startswith("Recorded as paid") for k in kinds)
+
         # Beside an open account the panel is narrow: controls stack, and none is cut short.
-        # (the first resize stacks the rows, which lowers the minimum width the second one reaches)
-        for _ in range(2):
+        # (a resize stacks the rows, which lowers the minimum width a later resize reaches)
+        def narrow() -> bool:
             panel.resize(400, 760)
-            qtbot.wait(50)
-        qtbot.waitUntil(lambda: panel.width() == 400, timeout=2000)
+            return panel.width() == 400
+
+        qtbot.waitUntil(narrow, timeout=5000)
         for control in (panel.limit, panel.cancel_button, panel.charges_button, panel.export_button):
             assert control.width() >= control.sizeHint().width(), control.text()
     finally:

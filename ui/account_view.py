@@ -61,7 +61,7 @@ PAGES = [
 
 # Below COMPACT_BELOW px (the account beside the staff side panel on a small screen) the
 # navigation shows icons only, with the names in tooltips, so the page keeps the width.
-NAV_WIDE, NAV_COMPACT, COMPACT_BELOW = 228, 60, 900
+NAV_WIDE, NAV_COMPACT, COMPACT_BELOW = 228, 60, 1000
 
 # Events that only record someone looking or signing in do not change what the pages show.
 _NO_RELOAD_PREFIXES = (

@@ -275,7 +275,9 @@ class EvidencePanel(QWidget):
         rows: list[list[str]],
         danger_rows: set[int] | None = None,
         narrow_keep: tuple[int, ...] = (0, 2),
+        stretch: int = 2,
     ) -> None:
+        """`stretch`: the column that takes the remaining width and wraps (kept when narrow)."""
         self._narrow_keep = narrow_keep
         self.table.clear()
         self.table.setColumnCount(len(header))
@@ -291,7 +293,7 @@ class EvidencePanel(QWidget):
         head = self.table.horizontalHeader()
         for c in range(len(header)):
             head.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
-        head.setSectionResizeMode(len(header) - 2, QHeaderView.ResizeMode.Stretch)
+        head.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
         self._fit_columns()
         self.table.resizeRowsToContents()
 
@@ -376,6 +378,11 @@ class EvidencePanel(QWidget):
             for c in a["charges"]
         ]
         red = {i for i, c in enumerate(a["charges"]) if c["payment_id"] in dupes}
+        # Narrow: time, what kind, amount; the Stripe id and receipt are in each row's tooltip.
         self._fill(
-            ["Local time", "Charge", "Amount", "Stripe PaymentIntent", "Receipt"], rows, red, (0, 2, 3)
+            ["Local time", "Charge", "Amount", "Stripe PaymentIntent", "Receipt"],
+            rows,
+            red,
+            (0, 1, 2),
+            stretch=1,
         )

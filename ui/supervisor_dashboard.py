@@ -114,11 +114,14 @@ class Chart(QWidget):
             )
         n = max(len(self.labels), 1)
         slot = plot.width() / n
-        every = max(1, n // 7)
+        # Label every k-th slot so neighbouring labels never overlap, whatever the width.
+        widest = max((p.fontMetrics().horizontalAdvance(t) for t in self.labels), default=0) + 8
+        every = max(1, -(-widest // max(int(slot), 1)))
         for i, text in enumerate(self.labels):
             if i % every == 0:
+                centre = plot.left() + (i + 0.5) * slot
                 p.drawText(
-                    QRectF(plot.left() + i * slot - 10, plot.bottom() + 4, slot + 20, 16),
+                    QRectF(centre - widest / 2, plot.bottom() + 4, widest, 16),
                     Qt.AlignmentFlag.AlignHCenter,
                     text,
                 )

@@ -8,6 +8,7 @@ import contextlib
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QComboBox,
@@ -35,6 +36,7 @@ from ui.staff_evidence import EvidencePanel
 from ui.widgets import label
 
 SIDE_MIN_WIDTH = 380  # the change log, notes and evidence are laid out from this width up
+DRAWER_BELOW = 1200  # px of tab width: narrower, the side panel is a drawer over the account
 
 
 class AccountTab(QWidget, TaskOwner):
@@ -83,6 +85,19 @@ class AccountTab(QWidget, TaskOwner):
         self.others = label("", name="OtherViewers")
         self.others.setVisible(False)
         row.addWidget(self.others)
+        # Below DRAWER_BELOW px the side panel is a drawer over the account (this button opens
+        # it), so the customer's pages keep the whole width on a small screen.
+        self.side_toggle = QPushButton(theme.icon("activity", theme.BLUE), "Change log")
+        self.side_toggle.setObjectName("SideToggle")
+        self.side_toggle.setProperty("kind", "quiet")
+        self.side_toggle.setCheckable(True)
+        self.side_toggle.setAccessibleName("Show the change log, notes and evidence")
+        self.side_toggle.setToolTip("Change log, notes and evidence (F6)")
+        self.side_toggle.setShortcut("F6")
+        self.side_toggle.toggled.connect(self._show_drawer)
+        self.side_toggle.setVisible(False)
+        row.addWidget(self.side_toggle)
+        self.unseen = 0  # live events that arrived while the drawer was closed
         self.presence = label("Customer not in the app", name="Presence")
         self.presence.setProperty("online", False)
         self.presence.setAccessibleName("Customer presence")
@@ -98,6 +113,8 @@ class AccountTab(QWidget, TaskOwner):
         self.changelog = ChangeLogPanel()
         self.notes = NotesPanel(client, account_id)
         side = QFrame()
+        self.side = side
+        self.drawer_mode = False
         side.setObjectName("SidePanel")
         side_box = QVBoxLayout(side)
         side_box.setContentsMargins(0, 6, 0, 0)
@@ -138,6 +155,50 @@ class AccountTab(QWidget, TaskOwner):
         """Bring the Evidence side tab forward (agents and supervisors only)."""
         if self.evidence is not None:
             self.side_tabs.setCurrentIndex(self.side_tabs.count() - 1)
+            if self.drawer_mode:
+                self.side_toggle.setChecked(True)
+
+    # --- the side panel: beside the account, or a drawer over it on a small screen ---------
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt's name
+        super().resizeEvent(event)
+        self.set_drawer_mode(event.size().width() < DRAWER_BELOW)
+        if self.drawer_mode:
+            self._place_drawer()
+
+    def set_drawer_mode(self, drawer: bool) -> None:
+        if drawer == self.drawer_mode:
+            return
+        self.drawer_mode = drawer
+        self.side_toggle.setVisible(drawer)
+        if drawer:
+            self.side.setParent(self)  # out of the splitter: the account gets the width
+            self.side.setVisible(self.side_toggle.isChecked())
+            self._place_drawer()
+        else:
+            self.splitter.addWidget(self.side)
+            self.splitter.setStretchFactor(1, 0)
+            self.side.setVisible(True)
+            self.splitter.setSizes([max(self.width() - SIDE_MIN_WIDTH, 1), SIDE_MIN_WIDTH])
+            self._set_unseen(0)
+
+    def _place_drawer(self) -> None:
+        top = self.splitter.geometry().top()
+        width = min(max(SIDE_MIN_WIDTH, self.width() // 2 - 40), self.width())
+        self.side.setGeometry(self.width() - width, top, width, self.height() - top)
+        self.side.raise_()
+
+    def _show_drawer(self, shown: bool) -> None:
+        if not self.drawer_mode:
+            return
+        self.side.setVisible(shown)
+        if shown:
+            self._place_drawer()
+            self._set_unseen(0)
+
+    def _set_unseen(self, count: int) -> None:
+        self.unseen = count
+        self.side_toggle.setText(f"Change log ({count} new)" if count else "Change log")
 
     # --- lifetime --------------------------------------------------------------------------
 
@@ -159,6 +220,8 @@ class AccountTab(QWidget, TaskOwner):
         # The backlog arrives before the feed reports LIVE: only live arrivals are highlighted.
         self.changelog.add_events(events, highlight=self.view.feed_state is LiveState.LIVE)
         if self.view.feed_state is LiveState.LIVE:
+            if self.drawer_mode and not self.side.isVisible():
+                self._set_unseen(self.unseen + len(events))
             if any(e.action == "note.added" for e in events):
                 self.notes.reload()
             if self.at_counter and any(e.action.startswith("payment") for e in events):

@@ -175,11 +175,13 @@ class ChangeLogDelegate(QStyledItemDelegate):
             QRect(0, 0, width, 10_000), int(Qt.TextFlag.TextWordWrap), self._title(index)
         )
         group: EventGroup = index.data(GROUP_ROLE)
-        detail_lines = 2 if group.notices_summary() else 1
-        return QSize(
-            width,
-            title.height() + detail_lines * (QFontMetrics(detail_font).height() + 2) + 2 * self.PAD_Y + 2,
+        detail = QFontMetrics(detail_font)
+        extra = sum(
+            detail.boundingRect(QRect(0, 0, width, 10_000), int(Qt.TextFlag.TextWordWrap), text).height() + 2
+            for text in (detail_line(group.head), group.notices_summary())
+            if text
         )
+        return QSize(width, title.height() + extra + 2 * self.PAD_Y + 2)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         painter.save()
@@ -235,17 +237,14 @@ class ChangeLogDelegate(QStyledItemDelegate):
         painter.drawText(QRect(inner.left(), inner.top(), width, title_rect.height()), flags, title)
         painter.setFont(detail_font)
         painter.setPen(QColor(theme.MUTED))
-        line_h = painter.fontMetrics().height() + 2
         y = inner.top() + title_rect.height() + 2
+        wrap = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap)
         for text in (detail_line(event), group.notices_summary()):
             if not text:
                 continue
-            painter.drawText(
-                QRect(inner.left(), y, inner.width(), line_h),
-                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-                painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, inner.width()),
-            )
-            y += line_h
+            box = painter.fontMetrics().boundingRect(QRect(inner.left(), y, width, 10_000), wrap, text)
+            painter.drawText(QRect(inner.left(), y, width, box.height()), wrap, text)
+            y += box.height() + 2
         painter.restore()
 
 

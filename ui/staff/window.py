@@ -327,9 +327,11 @@ class StaffWindow(QMainWindow):
         self.search.focus_search()
 
     def _on_tab_changed(self, index: int) -> None:
-        on_account = isinstance(self.tabs.widget(index), AccountTab)
-        self.search.setVisible(not on_account)
-        self.find_button.setVisible(on_account)
+        # Search sits beside the home tab (Start, or the counter); every other tab (an account,
+        # the Cases queue, the dashboard) gets the whole width, and Ctrl+F brings search back.
+        at_home = self.tabs.widget(index) is getattr(self, "home", None)
+        self.search.setVisible(at_home)
+        self.find_button.setVisible(not at_home)
 
     def _add_fixed_tab(self, widget: QWidget, title: str) -> None:
         index = self.tabs.addTab(widget, title)

@@ -62,6 +62,7 @@ PAGES = [
 # Below COMPACT_BELOW px (the account beside the staff side panel on a small screen) the
 # navigation shows icons only, with the names in tooltips, so the page keeps the width.
 NAV_WIDE, NAV_COMPACT, COMPACT_BELOW = 228, 60, 1000
+SHORT_BELOW = 560
 
 # Events that only record someone looking or signing in do not change what the pages show.
 _NO_RELOAD_PREFIXES = (
@@ -134,7 +135,7 @@ class AccountView(QWidget):
         self.nav.setAccessibleName("Account sections")
         self.nav.setIconSize(QSize(20, 20))
         self.nav.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.nav.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.nav.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         for i, (key, text, icon_name) in enumerate(PAGES):
             item = QListWidgetItem(theme.icon(icon_name, theme.NAV_TEXT, selected_color="#FFFFFF"), text)
             item.setData(Qt.ItemDataRole.UserRole, key)
@@ -207,6 +208,11 @@ class AccountView(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:  # Qt's name
         super().resizeEvent(event)
         self.set_compact_nav(event.size().width() < COMPACT_BELOW)
+        # Short (the staff console's banners on a 700 px screen): every section keeps its place
+        # in the navigation, the caption and footer step aside.
+        short = event.size().height() < SHORT_BELOW
+        self.nav_caption.setVisible(not short and not self.nav_compact)
+        self.nav_footer.setVisible(not short and not self.nav_compact)
 
     def set_compact_nav(self, compact: bool) -> None:
         """Icons only (names in tooltips and for screen readers) or icons with names."""

@@ -162,7 +162,7 @@ async def _account_pages(
 ) -> None:
     for page in ACCOUNT_PAGES:
         tab.view.show_page(page)
-        await asyncio.sleep(0.8 if page in ("documents", "idcards", "payments", "claims") else 0.3)
+        await asyncio.sleep(1.5 if page in ("documents", "idcards", "payments", "claims") else 0.3)
         save(window, out / f"{prefix}-{page}.png")
 
 
@@ -207,6 +207,10 @@ async def _shoot_size(
         await _settled(tab)
         await _account_pages(agent, tab, out, f"staff-agent-{size}", save)
         tab.view.show_page("overview")
+        tab.side_tabs.setCurrentWidget(tab.changelog)
+        tab.side_toggle.setChecked(True)  # a drawer below 1200 px: open it
+        await asyncio.sleep(0.3)
+        save(agent, out / f"staff-agent-{size}-changelog.png")
         tab.side_tabs.setCurrentWidget(tab.notes)
         await asyncio.sleep(0.3)
         save(agent, out / f"staff-agent-{size}-notes.png")
@@ -275,6 +279,8 @@ async def _shoot_size(
         tab = sup.open_account(shah, "Priya Shah")
         await _settled(tab)
         tab.view.show_page("activity")
+        await asyncio.sleep(0.3)
+        save(sup, out / f"staff-supervisor-{size}-account-activity.png")
         tab.show_evidence()
         await asyncio.sleep(0.5)
         save(sup, out / f"staff-supervisor-{size}-account-evidence.png")

@@ -34,6 +34,7 @@ from portal_app.client import (
     ServiceUnreachable,
 )
 from ui import theme
+from ui.formatting import account_zone
 from ui.pages.activity import ActivityPage
 from ui.pages.cases import CasesPage
 from ui.pages.claims import ClaimsPage
@@ -300,6 +301,7 @@ class AccountView(QWidget):
         ):
             page.show_overview(overview)
         self.nav_footer.setText(overview.name)
+        self.activity_page.set_zone(account_zone(p.time_zone for p in overview.policies))
         self.overviewLoaded.emit(overview)
 
     async def _run_feed(self) -> None:

@@ -11,6 +11,7 @@ cause older than what is loaded) are grouped by the notice they deliver.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
@@ -106,6 +107,15 @@ class GroupedEventsModel(QAbstractItemModel):
         self._seqs: set[int] = set()
         self._by_seq: dict[int, EventGroup] = {}  # every head
         self._by_notice: dict[str, EventGroup] = {}  # notices-only groups by notification id
+        self.zone: tzinfo | None = None  # the account's policy zone; None: this computer's
+
+    def set_zone(self, zone: tzinfo | None) -> None:
+        """Show times in `zone` (the policies' zone), labelled with its abbreviation."""
+        if zone == self.zone:
+            return
+        self.zone = zone
+        if self._shown:
+            self.dataChanged.emit(self.index(0, 0), self.index(self._shown - 1, self.columnCount() - 1))
 
     # --- feeding -------------------------------------------------------------------------
 
@@ -312,7 +322,7 @@ class ActivityTableModel(GroupedEventsModel):
         col = index.column()
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             if col == 0:
-                return wording.local_time(event.occurred_at)
+                return wording.local_time(event.occurred_at, self.zone)
             if col == WHAT_COLUMN:
                 if delivery is not None:
                     return delivery_line(delivery)

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from portal_app.client import ApiError, PortalClient, PortalError
 from portal_app.client.case_models import Case, ServiceDashboard
 from ui import theme
+from ui.formatting import time_in
 from ui.widgets import Card, Page, label
 
 SERIES_BLUE = QColor("#1F4E99")
@@ -292,7 +293,8 @@ class CaseQueueModel(QAbstractTableModel):
             if col == 3:
                 pending = [d for d in case.deadlines if d.met_at is None]
                 name = pending[0].name.replace("_", " ") if pending else ""
-                return f"{name} · {due.astimezone():%a %d %b %H:%M}" if due else "—"
+                # In the case's own zone (where its business days are counted), labelled.
+                return f"{name} · {time_in(due, case.time_zone)}" if due else "—"
             if col == 4:
                 return countdown(due, self.now)
             if col == 5:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import tzinfo
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QTreeView, QVBoxLayout, QWidget
@@ -79,14 +80,23 @@ class ActivityPage(QWidget):
         )
         self.empty.setVisible(False)
         outer.addWidget(self.empty)
-        outer.addWidget(
-            label(
-                "Newest first. Times are shown in your computer's time zone "
-                f"({time.strftime('%Z')}). Hover a row for its reference.",
-                "muted",
-            )
+        self.footnote = label(
+            "Newest first. Times are shown in your computer's time zone "
+            f"({time.strftime('%Z')}). Hover a row for its reference.",
+            "muted",
+            wrap=True,
         )
+        outer.addWidget(self.footnote)
         self._ready = False
+
+    def set_zone(self, zone: tzinfo) -> None:
+        """Times in the policies' zone (AccountView passes it with the overview), labelled."""
+        self.model.set_zone(zone)
+        name = getattr(zone, "key", None) or str(zone)
+        self.footnote.setText(
+            f"Newest first. Times are in the policy's time zone ({name}), labelled on each row. "
+            "Expand a row to see the notices it sent; hover a row for its reference."
+        )
 
     @property
     def last_seq(self) -> int:

@@ -27,6 +27,7 @@ from portal_app.client import AccountOverview, AuditEvent, LiveState, Me, Portal
 from portal_app.client.models import PaymentRow, Viewer
 from ui import theme, wording
 from ui.account_view import AccountView
+from ui.formatting import account_zone
 from ui.staff import wording as staff_wording
 from ui.staff.changelog import ChangeLogPanel
 from ui.staff.notes import NotesPanel
@@ -242,6 +243,7 @@ class AccountTab(QWidget, TaskOwner):
         if not self.customer_name and overview.holders:
             self.customer_name = overview.holders[0].full_name
         self._update_banner()
+        self.changelog.model.set_zone(account_zone(p.time_zone for p in overview.policies))
         self.titleChanged.emit(self.customer_name or overview.name)
         if self.evidence is not None:
             self.evidence.show_overview(overview)

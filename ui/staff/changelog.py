@@ -4,6 +4,7 @@ event that sent them, fresh events highlighted."""
 from __future__ import annotations
 
 import time
+from datetime import tzinfo
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, QTimer
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
 from portal_app.client import AuditEvent, LiveState
 from ui import theme, wording
 from ui.activity_model import EVENT_ROLE, GROUP_ROLE, EventGroup, GroupedEventsModel, delivery_line
+from ui.formatting import zone_label
 from ui.widgets import EmptyState, label
 
 Index = QModelIndex | QPersistentModelIndex
@@ -102,7 +104,7 @@ class ChangeLogModel(GroupedEventsModel):
             if delivery is not None:
                 return delivery_line(delivery)
             summary = group.notices_summary()
-            return f"{group.title()}. {detail_line(event)}" + (f". {summary}" if summary else "")
+            return f"{group.title()}. {detail_line(event, self.zone)}" + (f". {summary}" if summary else "")
         if role == Qt.ItemDataRole.ToolTipRole:
             parts = [
                 delivery_line(delivery) if delivery else group.title(),
@@ -122,12 +124,16 @@ class ChangeLogModel(GroupedEventsModel):
         return None
 
 
-def detail_line(event: AuditEvent) -> str:
-    """Who, through which channel, when: "Alex Morgan · Online portal · 14:02:11"."""
+def detail_line(event: AuditEvent, zone: tzinfo | None = None) -> str:
+    """Who, through which channel, when: "Alex Morgan · Online portal · 14:02:11 CST" (the time in
+    the account's policy zone, labelled; this computer's zone when none is known)."""
     who = wording.who(event)
     if event.on_behalf_of and event.actor_role not in ("policyholder", "system"):
         who += " for the customer"
-    when = event.occurred_at.astimezone().strftime("%H:%M:%S") if event.occurred_at else ""
+    when = ""
+    if event.occurred_at is not None:
+        local = event.occurred_at.astimezone(zone) if zone is not None else event.occurred_at.astimezone()
+        when = f"{local:%H:%M:%S} {zone_label(local)}"
     return " · ".join(p for p in (who, wording.channel(event), when) if p)
 
 
@@ -149,6 +155,10 @@ class ChangeLogDelegate(QStyledItemDelegate):
         detail = QFont(option.font)
         detail.setPointSizeF(max(option.font.pointSizeF() - 1, 8))
         return title, detail
+
+    def _zone(self) -> tzinfo | None:
+        model = self.view.model()
+        return model.zone if isinstance(model, GroupedEventsModel) else None
 
     def _text_width(self, index: Index) -> int:
         depth = 1 if index.parent().isValid() else 0
@@ -178,7 +188,7 @@ class ChangeLogDelegate(QStyledItemDelegate):
         detail = QFontMetrics(detail_font)
         extra = sum(
             detail.boundingRect(QRect(0, 0, width, 10_000), int(Qt.TextFlag.TextWordWrap), text).height() + 2
-            for text in (detail_line(group.head), group.notices_summary())
+            for text in (detail_line(group.head, self._zone()), group.notices_summary())
             if text
         )
         return QSize(width, title.height() + extra + 2 * self.PAD_Y + 2)
@@ -239,7 +249,7 @@ class ChangeLogDelegate(QStyledItemDelegate):
         painter.setPen(QColor(theme.MUTED))
         y = inner.top() + title_rect.height() + 2
         wrap = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap)
-        for text in (detail_line(event), group.notices_summary()):
+        for text in (detail_line(event, self._zone()), group.notices_summary()):
             if not text:
                 continue
             box = painter.fontMetrics().boundingRect(QRect(inner.left(), y, width, 10_000), wrap, text)

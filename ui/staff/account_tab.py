@@ -172,6 +172,8 @@ class AccountTab(QWidget, TaskOwner):
             return
         self.drawer_mode = drawer
         self.side_toggle.setVisible(drawer)
+        self.side.setProperty("drawer", drawer)
+        theme.repolish(self.side)
         if drawer:
             self.side.setParent(self)  # out of the splitter: the account gets the width
             self.side.setVisible(self.side_toggle.isChecked())

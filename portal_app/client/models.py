@@ -698,11 +698,21 @@ class PaymentsConfig:
     mode: str
     publishable_key: str
     api_base: str
+    # Limits the service enforces, shown by the client before it sends (never copied constants).
+    payment_day_min: int = 1
+    payment_day_max: int = 28
+    schedule_ahead_days: int = 365
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> PaymentsConfig:
+        limits = d.get("limits") or {}
         return cls(
-            str(d.get("mode") or ""), str(d.get("publishable_key") or ""), str(d.get("api_base") or "")
+            str(d.get("mode") or ""),
+            str(d.get("publishable_key") or ""),
+            str(d.get("api_base") or ""),
+            payment_day_min=int(limits.get("payment_day_min") or 1),
+            payment_day_max=int(limits.get("payment_day_max") or 28),
+            schedule_ahead_days=int(limits.get("schedule_ahead_days") or 365),
         )
 
 

@@ -45,7 +45,7 @@ from PySide6.QtWidgets import (
 )
 
 from portal_app.client import AccountOverview, ApiError, DocumentInfo, PortalClient, PortalError
-from ui import wording
+from ui import error_wording, wording
 from ui.widgets import EmptyState, Page, label
 
 KIND_NAMES = {
@@ -66,14 +66,6 @@ KIND_FILTERS = [
     ("Claim letters", {"claim_letter"}),
 ]
 COLUMNS = ("Document", "Policy", "Issued", "Pages")
-
-DOCUMENT_ERRORS = {
-    "document.not_found": "This document is no longer available on your account.",
-    "document.corrupted": (
-        "This document failed its integrity check, so we will not show it. The problem has been "
-        "recorded; call us for a fresh copy."
-    ),
-}
 
 
 def size_text(size: int) -> str:
@@ -523,7 +515,7 @@ class DocumentsPage(Page):
             content = await self.client.document_content(document.id)
         except ApiError as exc:
             self.viewer.show_error(
-                document, DOCUMENT_ERRORS.get(exc.code, exc.detail or "This document cannot be opened.")
+                document, error_wording.message(exc.code, exc.detail or "This document cannot be opened.")
             )
             return
         except PortalError:
@@ -563,7 +555,7 @@ class DocumentsPage(Page):
             content = await self.client.document_content(document.id, download=True)
         except ApiError as exc:
             self.viewer.error.setText(
-                DOCUMENT_ERRORS.get(exc.code, exc.detail or "The document could not be saved.")
+                error_wording.message(exc.code, exc.detail or "The document could not be saved.")
             )
             self.viewer.error.setVisible(True)
             return

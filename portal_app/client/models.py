@@ -791,6 +791,7 @@ class PolicyBilling:
     autopay_text: str
     autopay_terms: dict[str, str]
     delinquency: dict[str, Any] | None
+    time_zone: str = "UTC"  # the policy's IANA zone: its times are shown there
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> PolicyBilling:
@@ -815,6 +816,7 @@ class PolicyBilling:
             autopay_text=str(auto.get("authorization_text") or ""),
             autopay_terms={str(k): str(v) for k, v in (d.get("autopay_terms") or {}).items()},
             delinquency=d.get("delinquency"),
+            time_zone=str(d.get("time_zone") or "UTC"),
         )
 
 

@@ -201,6 +201,13 @@ class MainWindow(QMainWindow):
         self.presence_label.setVisible(bool(text))
 
     def _set_feed_state(self, state: str) -> None:
+        previous = self.feed_indicator.property("state")
+        was_down = previous in (LiveState.OFFLINE.value, LiveState.RECONNECTING.value)
+        if state == LiveState.LIVE.value and was_down:
+            # Back online: an "unreachable" message from while we were offline is stale now.
+            self.statusBar().clearMessage()
+            if self.notifications is not None:
+                self.notifications.refresh()
         self.feed_indicator.setText(FEED_LABELS.get(state, state))
         self.feed_indicator.setProperty("state", state)
         self.feed_indicator.setAccessibleName(f"Live updates: {state}")

@@ -12,7 +12,6 @@ import qasync
 from PySide6.QtCore import QDateTime, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QDateTimeEdit,
     QFrame,
     QGridLayout,
@@ -31,7 +30,7 @@ from ui import error_wording, theme, wording
 from ui.claims_state import DraftStore
 from ui.claims_uploads import DropArea, Thumb
 from ui.tasks import TaskScope
-from ui.widgets import Banner, Card, clear_layout, label
+from ui.widgets import Banner, Card, ComboBox, clear_layout, label
 
 # Multi-line fields and the invalid state, matched to the theme's QLineEdit look (drop-downs and
 # date fields are styled by the theme itself: resources/theme/portal.qss).
@@ -150,7 +149,7 @@ class ClaimForm(QWidget):
         grid.setHorizontalSpacing(20)
         grid.setVerticalSpacing(14)
 
-        self.policy = QComboBox()
+        self.policy = ComboBox()
         self.policy.setAccessibleName("Policy")
         self.vehicle = QLineEdit()
         self.vehicle.setPlaceholderText("e.g. 2021 Subaru Outback, plate IL AB 12345")
@@ -159,7 +158,7 @@ class ClaimForm(QWidget):
         self.loss_at.setCalendarPopup(True)
         self.loss_at.setDisplayFormat("d MMM yyyy  HH:mm")
         self.loss_at.setAccessibleName("Date and time of the loss")
-        self.loss_type = QComboBox()
+        self.loss_type = ComboBox()
         self.loss_type.setAccessibleName("Type of loss")
         self.loss_type.addItem("Choose…", "")
         for code, text in words.LOSS_TYPES.items():

@@ -31,7 +31,6 @@ from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QFileDialog,
     QFrame,
     QHBoxLayout,
@@ -46,7 +45,7 @@ from PySide6.QtWidgets import (
 
 from portal_app.client import AccountOverview, ApiError, DocumentInfo, PortalClient, PortalError
 from ui import error_wording, wording
-from ui.widgets import EmptyState, Page, label
+from ui.widgets import ComboBox, EmptyState, Page, label
 
 KIND_NAMES = {
     "declarations": "Declarations",
@@ -305,9 +304,9 @@ class DocumentsPage(Page):
         self.search.setPlaceholderText("Search documents")
         self.search.setAccessibleName("Search documents")
         self.search.setClearButtonEnabled(True)
-        self.policy_filter = QComboBox()
+        self.policy_filter = ComboBox()
         self.policy_filter.setAccessibleName("Filter by policy")
-        self.kind_filter = QComboBox()
+        self.kind_filter = ComboBox()
         self.kind_filter.setAccessibleName("Filter by type")
         for text, kinds in KIND_FILTERS:
             self.kind_filter.addItem(text, kinds)

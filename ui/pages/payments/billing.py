@@ -12,7 +12,6 @@ import qasync
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QDialog,
     QHBoxLayout,
     QHeaderView,
@@ -31,7 +30,7 @@ from ui.formatting import day as fmt_day
 from ui.formatting import money, time_in
 from ui.pages.payments.common import STATUS, PaymentsHost, button, error_label, field, no_signals, show_error
 from ui.tasks import owned
-from ui.widgets import Badge, Banner, Card, label
+from ui.widgets import Badge, Banner, Card, ComboBox, label
 
 
 class AutopayAgreement(QDialog):
@@ -49,7 +48,7 @@ class AutopayAgreement(QDialog):
         box.setContentsMargins(20, 18, 20, 18)
         box.setSpacing(10)
         box.addWidget(label(f"Switch autopay on for policy {policy.number}", name="CardTitle"))
-        self.card = QComboBox()
+        self.card = ComboBox()
         self.card.setAccessibleName("Card for autopay")
         for m in methods:
             if not m.expired:

@@ -11,7 +11,7 @@ from pathlib import Path
 import qasync
 import shiboken6
 from PySide6.QtCore import QStandardPaths, QTimer, Signal
-from PySide6.QtWidgets import QApplication, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QProgressBar, QVBoxLayout, QWidget
 
 from portal_app.client import AccountOverview, PortalClient, PortalError
 from portal_app.client.models import PaymentsConfig, PaymentsOverview
@@ -46,6 +46,7 @@ class PaymentsPage(Page):
         self.config: PaymentsConfig | None = None
         self.receipts_dir: Path | None = None  # None: the user's Downloads folder
         self._busy = 0
+        self._blocking = 0  # calls started by the person (they hold the action buttons)
         self.setStyleSheet(LOCAL_STYLE)
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
@@ -104,29 +105,33 @@ class PaymentsPage(Page):
         return self.findChild(PolicyBillingCard, f"policy-{number}")
 
     @contextlib.contextmanager
-    def busy(self) -> Iterator[None]:
-        """Progress on, action buttons off, for the duration of one call."""
-        self._set_busy(+1)
+    def busy(self, *, block: bool = True) -> Iterator[None]:
+        """Progress on for the duration of one call; a person's own action also holds the
+        action buttons (a background reload does not: it must not swallow a click)."""
+        self._set_busy(+1, block)
         try:
             yield
         finally:
-            self._set_busy(-1)
+            self._set_busy(-1, block)
 
-    def _set_busy(self, delta: int) -> None:
+    def _set_busy(self, delta: int, block: bool = True) -> None:
         if not shiboken6.isValid(self.progress):
             return  # the page was closed while a call was out
         self._busy = max(0, self._busy + delta)
         self.progress.setVisible(self._busy > 0)
+        if not block:
+            return
+        self._blocking = max(0, self._blocking + delta)
         buttons = (*self.pay_form.action_buttons, self.add_card_button)
-        focused = QApplication.focusWidget()
-        if self._busy and focused in buttons:
+        focused = self.window().focusWidget()
+        if self._blocking and focused in buttons:
             # Disabling the focused button would pass the focus down the page, and the scroll
             # area follows the focus: the page jumped to "Add a card". Park it on its card.
             holder = self.pay_form if focused in self.pay_form.action_buttons else self.cards
             holder.setFocus()
         for b in buttons:
-            b.setEnabled(self._busy == 0)
-        if not self._busy and self.data is not None:
+            b.setEnabled(self._blocking == 0)
+        if not self._blocking and self.data is not None:
             self.pay_form.enable_for(self.data)  # no card: Pay and Schedule stay off
 
     def reveal(self, widget: QWidget, focus: QWidget | None = None) -> None:
@@ -164,7 +169,7 @@ class PaymentsPage(Page):
         if self.client is None or not self.account_id:
             return
         try:
-            with self.busy():
+            with self.busy(block=False):
                 if self.config is None:
                     self.config = await self.client.payments_config()
                 data = await self.client.payments(self.account_id)

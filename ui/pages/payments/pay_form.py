@@ -31,7 +31,7 @@ from ui import error_wording, wording
 from ui.formatting import QT_DATE_FORMAT, day, money, parse_amount
 from ui.pages.payments.common import PaymentsHost, button, error_label, field, no_signals, show_error
 from ui.tasks import owned
-from ui.widgets import Card, clear_layout, label
+from ui.widgets import Card, ComboBox, clear_layout, label
 
 CARD_CODES = ("payment.authentication_required", "payment.method_expired", "payment.method_not_found")
 
@@ -66,7 +66,7 @@ class PayForm(Card):
         grid = QGridLayout()
         grid.setHorizontalSpacing(16)
         grid.setVerticalSpacing(10)
-        self.pay_policy = QComboBox()
+        self.pay_policy = ComboBox()
         self.pay_policy.setAccessibleName("Policy to pay")
         # Long item texts must not widen the page past the window.
         self.pay_policy.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -76,7 +76,7 @@ class PayForm(Card):
         self.pay_amount.setAccessibleName("Amount")
         self.pay_full = QCheckBox("Pay the full balance")
         self.pay_full.setChecked(True)
-        self.pay_card = QComboBox()
+        self.pay_card = ComboBox()
         self.pay_card.setAccessibleName("Card to pay with")
         self.pay_card.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.pay_card.setMinimumContentsLength(14)

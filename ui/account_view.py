@@ -252,6 +252,7 @@ class AccountView(QWidget):
         self.claims_page.shutdown()  # uploads stop; the journal offers Retry next time
         self.documents_page.shutdown()
         self.idcards_page.shutdown()
+        self.payments_page.shutdown()
         self._flush_timer.stop()
         self._reload_timer.stop()
         self.tasks.cancel()

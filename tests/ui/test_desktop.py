@@ -290,12 +290,18 @@ def test_activity_resumes_from_the_last_seq_after_the_service_drops(
             timeout=15_000,
         )
         assert app.main_window.feed_indicator.property("state") in {"reconnecting", "offline"}  # type: ignore[union-attr]
+        # And a look at the notifications meanwhile says Portal can't be reached
+        centre = app.main_window.notifications  # type: ignore[union-attr]
+        centre.refresh()
+        wait_until(qtbot, lambda: "could not reach" in centre.panel.error.text())
 
         # And when it comes back on the same address, the feed reconnects by itself
         service = EmbeddedService(settings, port=port)
         run(qtbot, asyncio.to_thread(service.start), timeout=120_000)
         # The feed retries with backoff capped at 15 s; a loaded machine restarts slowly.
         wait_until(qtbot, lambda: view.feed_state is LiveState.LIVE, timeout=90_000)
+        # And the offline message goes by itself once the feed is live again
+        wait_until(qtbot, centre.panel.error.isHidden)
         with httpx.Client(base_url=f"{url}/api/v1", timeout=30) as agent:
             tokens = agent.post(
                 "/auth/sign-in", json={"email": "agent@portal.example", "password": PASSWORD}

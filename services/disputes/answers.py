@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.accounts.service import authorize_account
@@ -21,6 +21,7 @@ from services.audit.narrative import category, describe, who
 from services.clock import Clock
 from services.errors import Forbidden, Invalid, NotFound
 from services.payments.models import Delinquency, Installment, Payment, PaymentAllocation, Refund
+from services.payments.service import paid_outside_portal
 from services.policies.models import Policy
 
 STAFF = {"agent", "supervisor", "admin", "branch_staff"}
@@ -156,27 +157,8 @@ def _paid_without_charge(
     Payment row: each is listed as a payment of kind "recorded" with no Stripe id, so the answer
     agrees with the installment the customer and staff see as Paid.
     """
-    installments = session.scalars(
-        select(Installment)
-        .where(
-            Installment.policy_id == policy.id,
-            Installment.paid_minor > 0,
-            Installment.paid_at.is_not(None),
-            Installment.paid_at >= start,
-            Installment.paid_at < end,
-        )
-        .order_by(Installment.paid_at)
-    )
     rows = []
-    for inst in installments:
-        charged = session.scalar(
-            select(func.coalesce(func.sum(PaymentAllocation.amount_minor), 0))
-            .join(Payment, Payment.id == PaymentAllocation.payment_id)
-            .where(PaymentAllocation.installment_id == inst.id, Payment.status == "succeeded")
-        )
-        amount = inst.paid_minor - int(charged or 0)
-        if amount <= 0:
-            continue
+    for inst, amount in paid_outside_portal(session, [policy.id], paid_from=start, paid_before=end):
         paid_at = inst.paid_at
         assert paid_at is not None
         rows.append(

@@ -301,6 +301,8 @@ class CaseQueueModel(QAbstractTableModel):
                 return case.assigned_name or {"front_line": "front line"}.get(case.team, case.team)
             if col == 6:
                 return ", ".join(REASONS.get(r, r) for r in case.escalation_reasons)
+        if role == Qt.ItemDataRole.ToolTipRole and col in (1, 3, 6):
+            return self.data(index, Qt.ItemDataRole.DisplayRole)
         if role == Qt.ItemDataRole.ForegroundRole and col == 4 and due is not None:
             left = (due - self.now).total_seconds()
             if left < 0:
@@ -347,8 +349,11 @@ class CaseQueue(QWidget):
         head = self.table.horizontalHeader()
         for c in range(len(CaseQueueModel.HEADERS)):
             head.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
-        head.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        # Below ~1200 px the stretch columns would squeeze to nothing: scroll sideways instead.
+        # The customer's words get a fair width (elided, in full in the tooltip); the reasons take
+        # what is left; below that the table scrolls sideways rather than squeezing a column away.
+        head.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
+        self.table.setColumnWidth(1, 260)
+        head.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
         head.setMinimumSectionSize(60)
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -268,6 +269,15 @@ class EvidencePanel(QWidget):
             self._show_cancellation(answer)
         else:
             self._show_charges(answer)
+        self._bring_answer_into_view()
+
+    def _bring_answer_into_view(self) -> None:
+        """In a scrolling side panel the answer lands below the buttons: scroll it into view."""
+        parent = self.parentWidget()
+        while parent is not None and not isinstance(parent, QScrollArea):
+            parent = parent.parentWidget()
+        if parent is not None:
+            parent.ensureWidgetVisible(self.summary, 0, 40)
 
     def _fill(
         self,

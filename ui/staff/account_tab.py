@@ -37,7 +37,11 @@ from ui.staff_evidence import EvidencePanel
 from ui.widgets import label
 
 SIDE_MIN_WIDTH = 380  # the change log, notes and evidence are laid out from this width up
-DRAWER_BELOW = 1200  # px of tab width: narrower, the side panel is a drawer over the account
+# The customer's pages are laid out for about 1,000 px (the payment form's four fields in a row)
+# plus the compact navigation: narrower than that plus the side panel, the side panel is a drawer
+# over the account (F6, with a count of changes that arrived while it was closed).
+ACCOUNT_MIN_WIDTH = 1060
+DRAWER_BELOW = ACCOUNT_MIN_WIDTH + SIDE_MIN_WIDTH
 
 
 class AccountTab(QWidget, TaskOwner):
@@ -94,7 +98,6 @@ class AccountTab(QWidget, TaskOwner):
         self.side_toggle.setCheckable(True)
         self.side_toggle.setAccessibleName("Show the change log, notes and evidence")
         self.side_toggle.setToolTip("Change log, notes and evidence (F6)")
-        self.side_toggle.setShortcut("F6")
         self.side_toggle.toggled.connect(self._show_drawer)
         self.side_toggle.setVisible(False)
         row.addWidget(self.side_toggle)
@@ -166,6 +169,11 @@ class AccountTab(QWidget, TaskOwner):
         self.set_drawer_mode(event.size().width() < DRAWER_BELOW)
         if self.drawer_mode:
             self._place_drawer()
+
+    def toggle_drawer(self) -> None:
+        """F6 (the window's menu): open or close the side panel when it is a drawer."""
+        if self.drawer_mode:
+            self.side_toggle.toggle()
 
     def set_drawer_mode(self, drawer: bool) -> None:
         if drawer == self.drawer_mode:

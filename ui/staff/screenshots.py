@@ -208,7 +208,7 @@ async def _shoot_size(
         await _account_pages(agent, tab, out, f"staff-agent-{size}", save)
         tab.view.show_page("overview")
         tab.side_tabs.setCurrentWidget(tab.changelog)
-        tab.side_toggle.setChecked(True)  # a drawer below 1200 px: open it
+        tab.side_toggle.setChecked(True)  # a drawer on screens below DRAWER_BELOW: open it
         await asyncio.sleep(0.3)
         save(agent, out / f"staff-agent-{size}-changelog.png")
         tab.side_tabs.setCurrentWidget(tab.notes)

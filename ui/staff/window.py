@@ -311,6 +311,10 @@ class StaffWindow(QMainWindow):
         refresh.setShortcuts([QKeySequence("Ctrl+R"), QKeySequence("F5")])
         refresh.triggered.connect(self.refresh)
         portal.addAction(refresh)
+        side = QAction("Change log, notes and e&vidence", self)
+        side.setShortcut(QKeySequence("F6"))
+        side.triggered.connect(self._toggle_side)
+        portal.addAction(side)
         portal.addSeparator()
         sign_out = QAction("Sign &out", self)
         sign_out.setShortcut(QKeySequence("Ctrl+Shift+L"))
@@ -406,6 +410,11 @@ class StaffWindow(QMainWindow):
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _toggle_side(self) -> None:
+        tab = self.tabs.currentWidget()
+        if isinstance(tab, AccountTab):
+            tab.toggle_drawer()
 
     def _on_account_events(self, events: list[Any]) -> None:
         if self.case_queue is not None:

@@ -468,7 +468,9 @@ class SignInWindow(QWidget):
         if self._wait_left <= 0:
             self._wait_timer.stop()
             self.sign_in_button.setEnabled(True)
-            self.form_error.setVisible(False)
+            # Say so rather than hide the message: a one-second wait (a 429 right after a lockout)
+            # flashed by before anyone could read why the button had been held.
+            self.show_form_error("The wait is over: you can sign in again now.")
             return
         self._render_wait()
 

@@ -250,8 +250,8 @@ class ClaimForm(QWidget):
         self.policy.currentIndexChanged.connect(self._policy_changed)
         self.injuries.toggled.connect(self._edited)
         # A field's message goes as soon as the person changes that field (it stayed red before).
-        for key, widget in self.inputs.items():
-            self._clear_on_change(key, widget)
+        for key, input_widget in self.inputs.items():
+            self._clear_on_change(key, input_widget)
         self._sync_visibility()
 
     # --- layout helpers ----------------------------------------------------------------------

@@ -268,9 +268,9 @@ async def _shoot_size(
     sup = await _window(base, "supervisor@portal.example", data_dir)
     try:
         sup.resize(width, height)
-        panel = sup.open_accounts_panel
-        assert panel is not None
-        sup.tabs.setCurrentWidget(panel)
+        viewing = sup.open_accounts_panel
+        assert viewing is not None
+        sup.tabs.setCurrentWidget(viewing)
         await asyncio.sleep(0.5)
         save(sup, out / f"staff-supervisor-{size}-being-viewed.png")
         sup.tabs.setCurrentWidget(sup.service_dashboard)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -161,18 +160,12 @@ def test_sign_out_on_one_instance_refuses_the_token_at_once_on_another(pg_url: s
         running_service(pg_url, tmp_path / "a") as a,
         running_service(pg_url, tmp_path / "b", seed=False) as b,
     ):
-        deadline = time.monotonic() + 10
-        while not b.container.pg_listener.connected.is_set():  # type: ignore[union-attr]
-            assert time.monotonic() < deadline, "instance B never listened for revocations"
-            time.sleep(0.05)
         with a.http() as on_a, b.http() as on_b:
             for _ in range(5):
                 tokens = a.sign_in(ALEX)
                 headers = {"Authorization": f"Bearer {tokens['access_token']}"}
-                family, user = _family_of(b, tokens["access_token"])
-                # Given instance B has the sign-in cached as live...
+                # Given instance B has served this sign-in...
                 assert on_b.get("/me", headers=headers).status_code == 200
-                assert b.container.auth.sign_ins.get(family, user) is not None
                 # When the customer signs out on instance A...
                 out = on_a.post("/auth/sign-out", json={"refresh_token": tokens["refresh_token"]})
                 assert out.status_code == 204

@@ -159,16 +159,17 @@ def test_sign_out_on_one_instance_refuses_the_token_at_once_on_another(pg_url: s
     with (
         running_service(pg_url, tmp_path / "a") as a,
         running_service(pg_url, tmp_path / "b", seed=False) as b,
+        a.http() as on_a,
+        b.http() as on_b,
     ):
-        with a.http() as on_a, b.http() as on_b:
-            for _ in range(5):
-                tokens = a.sign_in(ALEX)
-                headers = {"Authorization": f"Bearer {tokens['access_token']}"}
-                # Given instance B has served this sign-in...
-                assert on_b.get("/me", headers=headers).status_code == 200
-                # When the customer signs out on instance A...
-                out = on_a.post("/auth/sign-out", json={"refresh_token": tokens["refresh_token"]})
-                assert out.status_code == 204
-                # Then instance B refuses the access token on the very next request.
-                refused = on_b.get("/me", headers=headers)
-                assert refused.status_code == 401 and refused.json()["code"] == "auth.token_invalid"
+        for _ in range(5):
+            tokens = a.sign_in(ALEX)
+            headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+            # Given instance B has served this sign-in...
+            assert on_b.get("/me", headers=headers).status_code == 200
+            # When the customer signs out on instance A...
+            out = on_a.post("/auth/sign-out", json={"refresh_token": tokens["refresh_token"]})
+            assert out.status_code == 204
+            # Then instance B refuses the access token on the very next request.
+            refused = on_b.get("/me", headers=headers)
+            assert refused.status_code == 401 and refused.json()["code"] == "auth.token_invalid"

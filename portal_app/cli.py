@@ -45,6 +45,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         log_level=args.log_level,
         ws="websockets-sansio",
+        # The service process owns its loop: httptools parses HTTP in C and uvloop runs the loop
+        # (measured in docs/PERFORMANCE.md). The embedded default keeps plain asyncio.
+        http="httptools",
+        loop="uvloop",
     )
     return 0
 

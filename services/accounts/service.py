@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from services.accounts.models import Account, AccountHolder
@@ -98,59 +99,87 @@ def open_account(session: Session, actor: Actor, clock: Clock, *, account_id: st
     return account_overview(session, clock, account)
 
 
-_HOLDER_COLUMNS = (
-    AccountHolder.id,
-    AccountHolder.full_name,
-    AccountHolder.email,
-    AccountHolder.phone,
-    AccountHolder.postcode,
-    AccountHolder.address,
-    AccountHolder.is_primary,
-    AccountHolder.paperless,
-)
-_POLICY_COLUMNS = (
-    Policy.id,
-    Policy.number,
-    Policy.product_line,
-    Policy.status,
-    Policy.effective_date,
-    Policy.expiry_date,
-    Policy.time_zone,
-    Policy.premium_minor,
-    Policy.currency,
-    Policy.pay_plan,
-    Policy.payment_day,
-    Policy.autopay_enabled,
-)
+@cache
+def _overview_statements() -> dict[str, Select[Any]]:
+    """The overview's statements, built once: each request only binds `account_id`."""
+    account_id = bindparam("account_id")
+    holders = (
+        select(
+            AccountHolder.id,
+            AccountHolder.full_name,
+            AccountHolder.email,
+            AccountHolder.phone,
+            AccountHolder.postcode,
+            AccountHolder.address,
+            AccountHolder.is_primary,
+            AccountHolder.paperless,
+        )
+        .where(AccountHolder.account_id == account_id)
+        .order_by(AccountHolder.is_primary.desc(), AccountHolder.full_name)
+    )
+    policies = (
+        select(
+            Policy.id,
+            Policy.number,
+            Policy.product_line,
+            Policy.status,
+            Policy.effective_date,
+            Policy.expiry_date,
+            Policy.time_zone,
+            Policy.premium_minor,
+            Policy.currency,
+            Policy.pay_plan,
+            Policy.payment_day,
+            Policy.autopay_enabled,
+        )
+        .where(Policy.account_id == account_id)
+        .order_by(Policy.number)
+    )
+    # Every policy's installments in one statement, not one per policy (N+1).
+    installments = (
+        select(
+            Installment.id,
+            Installment.policy_id,
+            Installment.due_date,
+            Installment.amount_minor,
+            Installment.paid_minor,
+            Installment.currency,
+            Installment.status,
+        )
+        .join(Policy, Policy.id == Installment.policy_id)
+        .where(Policy.account_id == account_id)
+        .order_by(Installment.due_date)
+    )
+    claims = (
+        select(Claim.id, Claim.number, Claim.policy_id, Claim.status, Claim.loss_type, Claim.loss_at)
+        .add_columns(Claim.submitted_at)
+        .where(Claim.account_id == account_id, Claim.status.in_(OPEN_CLAIM_STATUSES))
+        .order_by(Claim.submitted_at.desc())
+    )
+    cases = (
+        select(Case.id, Case.number, Case.kind, Case.status, Case.subject, Case.due_at)
+        .where(Case.account_id == account_id, Case.status.in_(OPEN_CASE_STATUSES))
+        .order_by(Case.opened_at.desc())
+    )
+    return {
+        "holders": holders,
+        "policies": policies,
+        "installments": installments,
+        "claims": claims,
+        "cases": cases,
+    }
 
 
 def account_overview(session: Session, clock: Clock, account: Account) -> dict[str, Any]:
     """Everything the overview shows, in five Core statements whatever the number of policies."""
-    # Hot read (every sign-in, every account open): only the columns shown, no ORM identity map,
-    # and every policy's installments in one statement instead of one per policy.
-    holders = session.execute(
-        select(*_HOLDER_COLUMNS)
-        .where(AccountHolder.account_id == account.id)
-        .order_by(AccountHolder.is_primary.desc(), AccountHolder.full_name)
-    ).all()
-    policies = session.execute(
-        select(*_POLICY_COLUMNS).where(Policy.account_id == account.id).order_by(Policy.number)
-    ).all()
+    # Hot read (every sign-in, every account open): only the columns shown, no ORM identity map.
+    stmts = _overview_statements()
+    params = {"account_id": account.id}
+    holders = session.execute(stmts["holders"], params).all()
+    policies = session.execute(stmts["policies"], params).all()
     installments: dict[str, list[Any]] = {p.id: [] for p in policies}
     if policies:
-        for row in session.execute(
-            select(
-                Installment.id,
-                Installment.policy_id,
-                Installment.due_date,
-                Installment.amount_minor,
-                Installment.paid_minor,
-                Installment.currency,
-                Installment.status,
-            )
-            .where(Installment.policy_id.in_(list(installments)))
-            .order_by(Installment.due_date)
-        ):
+        for row in session.execute(stmts["installments"], params):
             installments[row.policy_id].append(row)
     alerts: list[dict[str, Any]] = []
     policy_rows = []
@@ -158,12 +187,7 @@ def account_overview(session: Session, clock: Clock, account: Account) -> dict[s
         row = _policy_summary(clock, policy, installments[policy.id])
         policy_rows.append(row)
         alerts.extend(_policy_alerts(policy, row))
-    claims = session.execute(
-        select(Claim.id, Claim.number, Claim.policy_id, Claim.status, Claim.loss_type, Claim.loss_at)
-        .add_columns(Claim.submitted_at)
-        .where(Claim.account_id == account.id, Claim.status.in_(OPEN_CLAIM_STATUSES))
-        .order_by(Claim.submitted_at.desc())
-    ).all()
+    claims = session.execute(stmts["claims"], params).all()
     for claim in claims:
         if claim.status == "info_requested":
             alerts.append(
@@ -174,11 +198,7 @@ def account_overview(session: Session, clock: Clock, account: Account) -> dict[s
                     "data": {"claim_id": claim.id, "claim_number": claim.number},
                 }
             )
-    cases = session.execute(
-        select(Case.id, Case.number, Case.kind, Case.status, Case.subject, Case.due_at)
-        .where(Case.account_id == account.id, Case.status.in_(OPEN_CASE_STATUSES))
-        .order_by(Case.opened_at.desc())
-    ).all()
+    cases = session.execute(stmts["cases"], params).all()
     severity_rank = {"critical": 0, "warning": 1, "info": 2}
     alerts.sort(key=lambda a: severity_rank[a["severity"]])
     return {

@@ -18,11 +18,11 @@ Usage: python bench/feed_latency.py [--events 100] [--subscribers 1,200] [--skip
 from __future__ import annotations
 
 import argparse
-import os
 import asyncio
 import contextlib
 import json
 import multiprocessing
+import os
 import socket
 import statistics
 import sys

@@ -37,16 +37,18 @@ def _not_found() -> NotFound:
 
 def authorize_account(session: Session, actor: Actor, clock: Clock, account_id: str) -> tuple[Account, Actor]:
     """Check the actor may reach this account; return it and the actor as recorded on it."""
-    account = session.get(Account, account_id)
     if actor.role == "policyholder":
-        holder = session.scalar(
-            select(AccountHolder).where(
-                AccountHolder.account_id == account_id, AccountHolder.user_id == actor.user_id
-            )
+        # One statement: the account, only if this customer holds it (every customer request).
+        account = session.scalar(
+            select(Account)
+            .join(AccountHolder, AccountHolder.account_id == Account.id)
+            .where(Account.id == account_id, AccountHolder.user_id == actor.user_id)
+            .limit(1)
         )
-        if account is None or holder is None:
+        if account is None:
             raise _not_found()
         return account, actor
+    account = session.get(Account, account_id)
     if actor.role in {"agent", "supervisor", "admin"}:
         if account is None:
             raise _not_found()

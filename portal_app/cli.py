@@ -46,9 +46,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         ws="websockets-sansio",
         # The service process owns its loop: httptools parses HTTP in C and uvloop runs the loop
-        # (measured in docs/PERFORMANCE.md). The embedded default keeps plain asyncio.
-        http="httptools",
-        loop="uvloop",
+        # (uvicorn[standard], see docs/PERFORMANCE.md). "auto" picks them wherever they install
+        # (uvloop does not exist on Windows). The embedded default keeps plain asyncio.
+        http="auto",
+        loop="auto",
     )
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QTableView, QVBoxLayout, QWidget
@@ -69,6 +70,7 @@ class ActivityPage(QWidget):
                 self.table.setColumnWidth(col, width)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         outer.addWidget(self.table, 1)
+        self._wide = True
 
         self.empty = EmptyState(
             "activity",
@@ -85,6 +87,20 @@ class ActivityPage(QWidget):
             )
         )
         self._ready = False
+
+    # Narrow windows (1024 px) gave "What happened" ~50 px ("Issu…"): the fixed columns shrink
+    # there so the main fact keeps at least half the table.
+    WIDE_COLUMNS = (190, 230, 130, 0, 90)
+    NARROW_COLUMNS = (190, 140, 100, 0, 80)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        wide = self.table.viewport().width() >= 900
+        if wide != self._wide:
+            self._wide = wide
+            for col, width in enumerate(self.WIDE_COLUMNS if wide else self.NARROW_COLUMNS):
+                if width:
+                    self.table.setColumnWidth(col, width)
 
     @property
     def last_seq(self) -> int:

@@ -12,7 +12,6 @@ import contextlib
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import qasync
 from PySide6.QtCore import Qt, Signal
@@ -34,6 +33,7 @@ from ui import theme, wording
 from ui.claims_form import FORM_QSS, ClaimForm
 from ui.claims_state import DraftStore, UploadJournal
 from ui.claims_uploads import DropArea, PhotoTile, UploadManager, UploadRow
+from ui.formatting import time_in
 from ui.widgets import Badge, Banner, Card, EmptyState, Page, clear_layout, label
 
 TIMELINE_DOT = {"success": theme.SUCCESS, "warning": theme.WARNING, "danger": theme.DANGER}
@@ -43,7 +43,7 @@ def _local(claim: Claim, value: object) -> str:
     """A service time shown in the policy's zone: the dates we promise are business dates there."""
     if not isinstance(value, datetime):
         return "—"
-    return value.astimezone(ZoneInfo(claim.time_zone)).strftime("%-d %b %Y, %H:%M")
+    return time_in(value, claim.time_zone)
 
 
 def _amount_minor(text: str) -> int | None:

@@ -392,6 +392,19 @@ class DocumentsPage(Page):
         if self.loaded or self.isVisible():
             self.refresh()
 
+    # Below this page width the viewer goes under the list: side by side, a 1024-pixel window
+    # left the list ~380 px and cut every document's name to "Billing ...".
+    STACK_BELOW = 980
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        narrow = self.viewport().width() < self.STACK_BELOW
+        wanted = Qt.Orientation.Vertical if narrow else Qt.Orientation.Horizontal
+        if self.splitter.orientation() != wanted:
+            self.splitter.setOrientation(wanted)
+            self.splitter.setMinimumHeight(900 if wanted == Qt.Orientation.Vertical else 600)
+            self.splitter.setSizes([420, 480] if wanted == Qt.Orientation.Vertical else [560, 480])
+
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
         if not self.loaded and not self._loading:

@@ -28,7 +28,7 @@ from portal_app.client import (
 from portal_app.offline_cards import OfflineCardStore
 from ui import theme, wording
 from ui.pages.documents import print_pdf
-from ui.widgets import Badge, Banner, Card, EmptyState, Page, clear_layout, label
+from ui.widgets import Badge, Banner, Card, EmptyState, Page, ResponsiveColumns, clear_layout, label
 
 # An ID-1 card is 85.60 × 53.98 mm; at the desktop's logical 96 dpi scaled 1.3 it reads comfortably.
 CARD_W, CARD_H = 420, 265
@@ -333,12 +333,11 @@ class IdCardsPage(Page):
             icon_name="car",
             badge=Badge(status, tone),
         )
-        faces = QHBoxLayout()
-        faces.setSpacing(16)
-        faces.addWidget(CardFront(card))
-        faces.addWidget(CardBack(card))
-        faces.addStretch(1)
-        panel.body.addLayout(faces)
+        # Front and back side by side when they fit, the back under the front otherwise (at
+        # 1024 px the back was cut off at the window's edge).
+        faces = ResponsiveColumns([CardFront(card), CardBack(card)], min_column_width=CARD_W + 16)
+        faces.grid.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        panel.body.addWidget(faces)
         actions = QHBoxLayout()
         wallet = QPushButton("Save wallet card (PDF)…")
         wallet.setAccessibleName(f"Save the wallet-size card for {card.vehicle.description} as PDF")

@@ -249,6 +249,9 @@ class ResponsiveColumns(QWidget):
         self.grid.setHorizontalSpacing(16)
         self.grid.setVerticalSpacing(16)
         self._shown = 0
+        # Take the width the page offers rather than demand two columns' worth: otherwise the
+        # two-column minimum widens the page and the narrow layout never gets its chance.
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._arrange(columns)
 
     def _arrange(self, columns: int) -> None:

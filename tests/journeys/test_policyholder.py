@@ -224,3 +224,33 @@ def test_a_policyholder_pays_schedules_claims_complains_and_hands_over(
 
 def view_name(email: str) -> str:
     return "Morgan household" if "morgan" in email else ""
+
+
+def test_pages_fit_a_1024_by_700_window(
+    qtbot: Any, make_app: Any, pay_service: Service, tmp_path: Path, journey_log: Any
+) -> None:
+    running = launch(qtbot, make_app, pay_service.url, tmp_path)
+    main = sign_in(qtbot, running, ALEX)
+    main.resize(1024, 700)
+    qtbot.waitUntil(lambda: main.width() == 1024, timeout=WAIT_MS)
+    view = main.account_view
+    # Documents: the names are readable, not "Billing ..."
+    documents = go_to(qtbot, view, "documents")
+    qtbot.waitUntil(lambda: documents.loaded, timeout=WAIT_MS)
+    longest = max((d.title for d in documents.model.documents), key=len)
+    assert documents.table.columnWidth(0) > documents.table.fontMetrics().horizontalAdvance(longest)
+    # Payments, ID cards, Help: nothing runs past the right edge of the page
+    for key in ("payments", "idcards", "help", "overview", "claims"):
+        page = go_to(qtbot, view, key)
+        qtbot.wait(300)
+        assert page.widget().width() <= page.viewport().width(), key
+    payments = view.pages["payments"]
+    qtbot.waitUntil(lambda: payments.data is not None, timeout=WAIT_MS)
+    history = payments.history.view
+    assert history.horizontalHeader().length() <= history.viewport().width()  # every column shown
+    # Activity: the main fact keeps room (it read "Noti…")
+    activity = go_to(qtbot, view, "activity")
+    qtbot.wait(300)
+    assert activity.table.columnWidth(3) >= activity.table.viewport().width() * 0.3
+    sign_out(qtbot, running)
+    assert journey_log.tracebacks() == []

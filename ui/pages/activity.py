@@ -91,7 +91,7 @@ class ActivityPage(QWidget):
     # Narrow windows (1024 px) gave "What happened" ~50 px ("Issu…"): the fixed columns shrink
     # there so the main fact keeps at least half the table.
     WIDE_COLUMNS = (190, 230, 130, 0, 90)
-    NARROW_COLUMNS = (190, 140, 100, 0, 80)
+    NARROW_COLUMNS = (180, 120, 90, 0, 72)
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)

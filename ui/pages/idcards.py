@@ -27,6 +27,7 @@ from portal_app.client import (
 )
 from portal_app.offline_cards import OfflineCardStore
 from ui import theme, wording
+from ui.formatting import this_computer, time_in
 from ui.pages.documents import print_pdf
 from ui.tasks import TaskScope
 from ui.widgets import Badge, Banner, Card, EmptyState, Page, ResponsiveColumns, clear_layout, label
@@ -184,7 +185,7 @@ def local_card_pdf(card: IdCardInfo, layout: str, fetched_at: datetime | None) -
                 face.render(painter, QPoint())
                 painter.restore()
         else:
-            when = fetched_at.astimezone().strftime("%-d %b %Y %H:%M") if fetched_at else "earlier"
+            when = time_in(fetched_at, this_computer()) if fetched_at else "earlier"
             painter.setFont(QFont(theme.FONT_FAMILY, 11))
             title = f"ID card {card.policy_number} · {card.vehicle.description}"
             painter.drawText(0, int(6 * dots_per_mm), title)
@@ -286,7 +287,7 @@ class IdCardsPage(Page):
         self.messages = {}
         clear_layout(self.content)
         if self.offline_since is not None:
-            when = self.offline_since.astimezone().strftime("%-d %b %Y at %H:%M")
+            when = time_in(self.offline_since, this_computer())
             self.content.addWidget(
                 Banner(
                     "warning",

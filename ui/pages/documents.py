@@ -354,9 +354,10 @@ class DocumentsPage(Page):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.viewer)
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([560, 480])
+        # The list gets the larger share: its names are what people scan for.
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([640, 420])
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setMinimumHeight(600)
         self.content.addWidget(self.splitter, 1)
@@ -403,7 +404,7 @@ class DocumentsPage(Page):
         if self.splitter.orientation() != wanted:
             self.splitter.setOrientation(wanted)
             self.splitter.setMinimumHeight(900 if wanted == Qt.Orientation.Vertical else 600)
-            self.splitter.setSizes([420, 480] if wanted == Qt.Orientation.Vertical else [560, 480])
+            self.splitter.setSizes([420, 480] if wanted == Qt.Orientation.Vertical else [640, 420])
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)

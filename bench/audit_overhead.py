@@ -43,8 +43,8 @@ from services.auth.models import User
 from services.clock import SystemClock
 from services.db.database import Database, make_engine
 from services.db.migrate import upgrade
-from services.idcards.keys import SigningKey
 from services.policies.models import Policy
+from services.signing import SigningKey
 
 CLOCK = SystemClock()
 # An agent: may open any account, so the access check in the function does real work.

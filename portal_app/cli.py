@@ -51,11 +51,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from services.db.database import make_engine
-    from services.db.migrate import current_revisions, upgrade
+    from services.db.migrate import current_revisions
+    from services.runtime import migrate
 
     settings = _settings(args)
     engine = make_engine(settings.database_url)
-    upgrade(engine)
+    migrate(engine)
     print(f"database at revision {', '.join(current_revisions(engine))}")
     return 0
 
@@ -223,12 +224,12 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     import threading
 
     from services.bootstrap import build
-    from services.db.migrate import upgrade
     from services.jobs.kinds import build_registry
     from services.jobs.runner import JobRunner
+    from services.runtime import migrate
 
     container = build(_settings(args))
-    upgrade(container.db.engine)
+    migrate(container.db.engine)
     runner = JobRunner(
         container.db,
         container.clock,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.audit.checkpoints import load_audit_key
+from services.auth.oidc import OidcProvider
 from services.auth.service import AuthContext
 from services.auth.tokens import AccessTokens
 from services.cases.service import CaseContext, CaseRules
@@ -18,13 +19,13 @@ from services.config import ServiceSettings
 from services.db.database import Database, make_engine
 from services.events.dispatcher import FeedDispatcher, PostgresWakeListener
 from services.events.hub import FeedHub
-from services.idcards.keys import load_signing_key
 from services.notifications import rules as notification_rules
 from services.notifications.runtime import NotificationsRuntime
 from services.payments.runtime import PaymentsRuntime
 from services.presence.runtime import PresenceRuntime
 from services.presence.service import PRESENCE_CHANNEL
 from services.search.service import install_index_maintenance
+from services.signing import load_signing_key
 
 
 @dataclass
@@ -64,6 +65,9 @@ class Container:
             await asyncio.to_thread(payments.close)  # type: ignore[attr-defined]
         if self.pg_listener is not None:
             await self.pg_listener.stop()
+        oidc = self.extras.get("oidc")
+        if oidc is not None:
+            oidc.close()  # type: ignore[attr-defined]
         self.hub.close_all()
         await self.dispatcher.stop()
 
@@ -113,7 +117,10 @@ def build(settings: ServiceSettings | None = None, *, clock: Clock | None = None
     # Presence (who has an account open) rides the same feed; search terms follow every flush.
     presence = PresenceRuntime(db, hub, clock)
     extras["presence"] = presence
-    install_index_maintenance()
+    install_index_maintenance(db)
+    if settings.oidc_enabled:
+        # Single sign-on: discovery and keys are fetched (and cached) on first use, not here.
+        extras["oidc"] = OidcProvider(settings, clock, state_secret=secret)
     if db.dialect == "postgresql":
         listener = PostgresWakeListener(
             libpq_conninfo(settings.database_url),

@@ -13,7 +13,7 @@ from services.documents import service
 from services.documents.schemas import CardVerification, DocumentList, IdCardList
 from services.errors import DomainError
 from services.idcards import service as idcards
-from services.idcards.keys import SigningKey
+from services.signing import SigningKey
 
 router = APIRouter(tags=["documents"])
 PROBLEMS = {

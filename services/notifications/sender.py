@@ -21,8 +21,6 @@ once, since claims take row locks (SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on
 from __future__ import annotations
 
 import logging
-import os
-import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -335,23 +333,3 @@ class NotificationSender:
                 "error": row.last_error,
             },
         )
-
-
-def fault_from_env() -> Callable[[str], None] | None:
-    """PORTAL_NOTIFY_FAULT=point:n kills this process (SIGKILL) the n-th time it reaches `point`.
-
-    Only the crash tests set it, to stop a sender at an exact step of the protocol."""
-    spec = os.environ.get("PORTAL_NOTIFY_FAULT", "")
-    if not spec:
-        return None
-    point, _, nth = spec.partition(":")
-    count = {"n": 0}
-    target = int(nth or "1")
-
-    def fault(where: str) -> None:
-        if where == point:
-            count["n"] += 1
-            if count["n"] >= target:
-                os.kill(os.getpid(), signal.SIGKILL)
-
-    return fault

@@ -42,3 +42,14 @@ def test_problem_codes_are_worded_in_one_place() -> None:
     assert "declined" in message("payment.card_declined")
     assert message("no.such_code", "The service's own words") == "The service's own words"
     assert message_for(RuntimeError("x")).startswith("Something went wrong")
+
+
+def test_older_notices_use_the_one_style_with_the_zone() -> None:
+    import re
+
+    from ui.notifications_wording import when_text
+
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    assert when_text(datetime(2026, 11, 30, 11, 55, tzinfo=UTC), now) == "5 min ago"
+    older = when_text(datetime(2026, 11, 20, 12, 0, tzinfo=UTC), now)
+    assert re.fullmatch(r"\d{1,2} Nov 2026, \d\d:\d\d \S+", older), older

@@ -217,6 +217,22 @@ def test_a_policyholder_pays_schedules_claims_complains_and_hands_over(
     main = sign_in(qtbot, running, PRIYA)
     assert main.account_view.overview.name != view_name(ALEX)
     assert PRIYA in main.status_text.text()
+    # Priya has no saved card: the hint says where to add one, until one is saved (also after F5)
+    page = go_to(qtbot, main.account_view, "payments")
+    qtbot.waitUntil(lambda: page.data is not None and page._busy == 0, timeout=WAIT_MS)
+    assert not page.data.methods
+    assert page.pay_form.no_card_hint.isVisible() and not page.pay_button.isEnabled()
+    type_text(page.card_number, "4242424242424242")
+    type_text(page.card_expiry, "0931")
+    type_text(page.card_cvc, "123")
+    with qtbot.waitSignal(page.actionFinished, timeout=WAIT_MS) as saved:
+        qtbot.mouseClick(page.add_card_button, Qt.MouseButton.LeftButton)
+    assert saved.args == ["card_added"]
+    assert not page.pay_form.no_card_hint.isVisible() and page.pay_button.isEnabled()
+    main.refresh()  # F5
+    qtbot.wait(500)
+    qtbot.waitUntil(lambda: page._busy == 0, timeout=WAIT_MS)
+    assert not page.pay_form.no_card_hint.isVisible() and page.pay_button.isEnabled()
     sign_out(qtbot, running)
     assert not running.ended
     assert journey_log.tracebacks() == []

@@ -125,6 +125,11 @@ async def _shoot(out: Path, data_dir: Path) -> None:
         await _until(lambda: controller.sign_in_window is not None, what="the sign-in window")
         window = controller.sign_in_window
         assert window is not None
+        for width, height in SIZES:
+            (out / f"{width}x{height}").mkdir(parents=True, exist_ok=True)
+            window.resize(width, height)
+            await _settle()
+            _save(window, out / f"{width}x{height}" / "sign-in.png")
         window.resize(*SIZE)
         await _settle()
         _save(window, out / "sign-in.png")

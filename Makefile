@@ -22,8 +22,8 @@ test: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile --ignore=tests/journeys
-	# Journeys: the real app on its own Xvfb (xcb plugin), so a process of their own.
-	$(BIN)/pytest -q -p no:cacheprovider tests/journeys
+	# Journeys: the real app on its own Xvfb (xcb plugin), so a process of their own (one per worker).
+	$(BIN)/pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile tests/journeys
 
 setup: $(STAMP)
 	@./scripts/ensure-system-deps.sh

@@ -11,6 +11,7 @@ from services.audit.checkpoints import load_audit_key
 from services.auth.oidc import OidcProvider
 from services.auth.service import AuthContext
 from services.auth.tokens import AccessTokens
+from services.blobs import BlobStore, open_blob_store
 from services.cases.service import CaseContext, CaseRules
 from services.claims.photos import PhotoStore
 from services.claims.sla import parse_holidays
@@ -21,6 +22,7 @@ from services.events.dispatcher import FeedDispatcher, PostgresWakeListener
 from services.events.hub import FeedHub
 from services.notifications import rules as notification_rules
 from services.notifications.runtime import NotificationsRuntime
+from services.observability.metrics import Metrics
 from services.payments.runtime import PaymentsRuntime
 from services.presence.runtime import PresenceRuntime
 from services.presence.service import PRESENCE_CHANNEL
@@ -72,6 +74,13 @@ class Container:
         await self.dispatcher.stop()
 
 
+def blob_store(container: Container) -> BlobStore:
+    """The container's blob store (readiness checks call its `ping()`)."""
+    store = container.extras["blobs"]
+    assert isinstance(store, BlobStore)
+    return store
+
+
 def libpq_conninfo(url: str) -> str:
     """SQLAlchemy URL -> a libpq URL psycopg can connect with."""
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
@@ -91,10 +100,14 @@ def build(settings: ServiceSettings | None = None, *, clock: Clock | None = None
     db.on_audit_commit(dispatcher.wake_threadsafe)
     listener = None
     extras: dict[str, object] = {}
-    # Claim photos: content-addressed files under the data dir; their upload route streams
+    # Blobs (claim photos, renditions, case attachments): the data dir or PORTAL_BLOB_URL's store.
+    blobs = open_blob_store(settings.blob_url, Path(settings.data_dir))
+    extras["blobs"] = blobs
+    # Claim photos: content-addressed blobs, received in the data dir; their upload route streams
     # bodies far above max_body_bytes and enforces its own per-photo limit.
     extras["claim_photos"] = PhotoStore(
         Path(settings.data_dir) / "claim-photos",
+        blobs,
         max_bytes=settings.claim_photo_max_bytes,
         max_pixels=settings.claim_photo_max_pixels,
     )
@@ -107,13 +120,18 @@ def build(settings: ServiceSettings | None = None, *, clock: Clock | None = None
         rules=CaseRules(
             holidays=parse_holidays(settings.case_holidays or settings.claim_holidays),
             final_weeks=settings.case_final_response_weeks,
-        )
+        ),
+        blobs=blobs,
     )
     # Payments: the Stripe gateway (or localstripe when no key is set) starts on first use.
     extras["payments"] = PaymentsRuntime(settings, clock, db)
     # Notifications: notices are queued by an audit hook in the causing transaction.
     extras["notifications"] = NotificationsRuntime(settings, clock, db)
     db.add_audit_hook(notification_rules.on_audit_event)
+    # Prometheus metrics; charge and delivery outcomes are counted from their audit events.
+    metrics = Metrics(db, clock)
+    extras["metrics"] = metrics
+    db.add_audit_hook(metrics.on_audit_event)
     # Presence (who has an account open) rides the same feed; search terms follow every flush.
     presence = PresenceRuntime(db, hub, clock)
     extras["presence"] = presence

@@ -42,6 +42,10 @@ class ServiceSettings:
     # Per-photo limits, checked while the upload streams (bytes) and from the image header (pixels).
     claim_photo_max_bytes: int = 32_000_000
     claim_photo_max_pixels: int = 60_000_000
+    # Where claim photos, their renditions and case attachments live: empty keeps them in the
+    # data directory; "s3://bucket?endpoint=URL&region=NAME" puts them in an S3-compatible store
+    # shared by every instance (credentials from AWS_* environment variables, never this URL).
+    blob_url: str = ""
     # Stripe. With no secret key the service starts localstripe on loopback and points the
     # same SDK code at it. Secrets come from the environment, never from files in the repo.
     stripe_secret_key: str = field(default="", repr=False)

@@ -20,6 +20,7 @@ from services.cases.schemas import (
     CaseResolve,
     CaseResponse,
 )
+from services.errors import DomainError
 
 router = APIRouter(tags=["cases"])
 
@@ -69,23 +70,37 @@ def get_case(account_id: str, case_id: str, actor: ActorDep, c: ContainerDep) ->
         return _out(session, case, actor, c)
 
 
-@router.get("/accounts/{account_id}/cases/{case_id}/attachments/{attachment_id}")
+@router.get(
+    "/accounts/{account_id}/cases/{case_id}/attachments/{attachment_id}",
+    responses={500: {"description": "Problem JSON (the stored attachment failed its integrity check)"}},
+)
 def attachment(
     account_id: str, case_id: str, attachment_id: str, actor: ActorDep, c: ContainerDep
 ) -> Response:
     """The attachment's bytes, as uploaded."""
-    with c.db.read() as session:
-        att = service.attachment_content(
-            session, actor, c.clock, case_id=case_id, attachment_id=attachment_id, account_id=account_id
+    with c.db.write() as session:  # write: a failed integrity check is recorded
+        outcome = service.attachment_content(
+            session,
+            actor,
+            c.clock,
+            case_context(c),
+            case_id=case_id,
+            attachment_id=attachment_id,
+            account_id=account_id,
         )
-        return Response(
-            att.content,
-            media_type=att.media_type,
-            headers={
-                "Content-Disposition": f'attachment; filename="{att.id}"',
-                "X-Content-SHA256": att.sha256,
-            },
-        )
+        if isinstance(outcome, DomainError):
+            refusal = outcome
+        else:
+            att = outcome.attachment
+            return Response(
+                outcome.content,
+                media_type=att.media_type,
+                headers={
+                    "Content-Disposition": f'attachment; filename="{att.id}"',
+                    "X-Content-SHA256": att.sha256,
+                },
+            )
+    raise refusal  # after commit: the failed integrity check stays on the record
 
 
 @router.post("/accounts/{account_id}/cases/{case_id}/messages")

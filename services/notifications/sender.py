@@ -33,6 +33,7 @@ from sqlalchemy import func, select
 from services.accounts.models import AccountHolder
 from services.actor import Actor
 from services.audit import service as audit
+from services.audit.models import AuditEvent as AuditEventRow
 from services.clock import Clock
 from services.db.database import Database
 from services.notifications import render
@@ -311,6 +312,12 @@ class NotificationSender:
         if status == "sent":
             row.sent_at = now
         n = session.get(Notification, row.notification_id)
+        # The seq of the event that caused the notice: change logs show the delivery under it.
+        cause_seq = (
+            session.scalar(select(AuditEventRow.seq).where(AuditEventRow.event_id == n.cause_event_id))
+            if n is not None and n.cause_event_id
+            else None
+        )
         audit.record(
             session,
             ACTOR,
@@ -331,5 +338,6 @@ class NotificationSender:
                 "provider_id": row.provider_id,
                 "attempts": row.attempts,
                 "error": row.last_error,
+                "cause_seq": cause_seq,
             },
         )

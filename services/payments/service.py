@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -395,28 +395,51 @@ def payments_view(
     }
 
 
-def _paid_outside_portal(session: Session, numbers: dict[str, str]) -> list[dict[str, Any]]:
-    """History rows for installments paid with no Portal payment behind them (billing history
-    brought over from before Portal): without them the history omitted payments the schedule
-    shows as Paid. An installment any Portal payment went to is already in the history."""
-    if not numbers:
+def paid_outside_portal(
+    session: Session,
+    policy_ids: list[str],
+    *,
+    paid_from: datetime | None = None,
+    paid_before: datetime | None = None,
+) -> list[tuple[Installment, int]]:
+    """Installments paid for more than the Portal payments that went to them, with that amount.
+
+    Billing history brought over from before Portal (the demo's earlier installments) is paid
+    with no Payment row behind it; the payment history and the dispute answers both list it, so
+    neither disagrees with an installment shown as Paid.
+    """
+    if not policy_ids:
         return []
-    covered = select(PaymentAllocation.installment_id)
-    paid = session.scalars(
-        select(Installment).where(
-            Installment.policy_id.in_(list(numbers)),
-            Installment.paid_minor > 0,
-            Installment.paid_at.is_not(None),
-            Installment.id.not_in(covered),
-        )
+    charged = (
+        select(func.coalesce(func.sum(PaymentAllocation.amount_minor), 0))
+        .join(Payment, Payment.id == PaymentAllocation.payment_id)
+        .where(PaymentAllocation.installment_id == Installment.id, Payment.status == "succeeded")
+        .scalar_subquery()
     )
+    query = select(Installment, charged).where(
+        Installment.policy_id.in_(policy_ids),
+        Installment.paid_minor > 0,
+        Installment.paid_at.is_not(None),
+        Installment.paid_minor > charged,
+    )
+    if paid_from is not None:
+        query = query.where(Installment.paid_at >= paid_from)
+    if paid_before is not None:
+        query = query.where(Installment.paid_at < paid_before)
+    rows = session.execute(query.order_by(Installment.paid_at)).all()
+    return [(inst, inst.paid_minor - int(done or 0)) for inst, done in rows]
+
+
+def _paid_outside_portal(session: Session, numbers: dict[str, str]) -> list[dict[str, Any]]:
+    """History rows for installments paid with no Portal payment behind them: without them the
+    history omitted payments the schedule shows as Paid."""
     return [
         {
             "id": inst.id,
             "policy_id": inst.policy_id,
             "policy_number": numbers.get(inst.policy_id, ""),
             "kind": "installment",
-            "amount_minor": inst.paid_minor,
+            "amount_minor": amount,
             "currency": inst.currency,
             "status": "succeeded",
             "payment_method_id": None,
@@ -428,7 +451,7 @@ def _paid_outside_portal(session: Session, numbers: dict[str, str]) -> list[dict
             "created_at": inst.paid_at,
             "completed_at": inst.paid_at,
         }
-        for inst in paid
+        for inst, amount in paid_outside_portal(session, list(numbers))
     ]
 
 

@@ -26,6 +26,7 @@ from services.runtime import prepare
 from tests.conftest import BACKENDS, _database_url
 from tests.payments_seed import seed_due_autopay
 from tests.payments_support import stripe_intents, stripe_settings
+from tests.support import shared_secrets
 
 DUE = 60
 LEASE_SECONDS = 2.0
@@ -38,6 +39,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 def _env(database_url: str, data_dir: Path, ls: LocalStripe) -> dict[str, str]:
     env = dict(os.environ)
+    env.update(shared_secrets())  # `portal jobs` refuses PostgreSQL without them
     env.update({f"PORTAL_{k.upper()}": str(v) for k, v in stripe_settings(ls).items()})
     env["PORTAL_DATABASE_URL"] = database_url
     env["PORTAL_DATA_DIR"] = str(data_dir)

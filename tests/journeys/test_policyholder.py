@@ -24,6 +24,7 @@ from tests.payments_support import ALEX, DECLINE_AT_CHARGE, PRIYA, payments_serv
 from tests.support import Service
 from tests.ui.conftest import WAIT_MS
 from ui.account_view import PAGES
+from ui.activity_model import WHAT_COLUMN
 from ui.formatting import day
 
 pytestmark = pytest.mark.timeout(600)
@@ -267,6 +268,6 @@ def test_pages_fit_a_1024_by_700_window(
     # Activity: the main fact keeps room (it read "Noti…")
     activity = go_to(qtbot, view, "activity")
     qtbot.wait(300)
-    assert activity.table.columnWidth(3) >= activity.table.viewport().width() * 0.3
+    assert activity.table.columnWidth(WHAT_COLUMN) >= activity.table.viewport().width() * 0.3
     sign_out(qtbot, running)
     assert journey_log.tracebacks() == []

@@ -168,9 +168,10 @@ def test_agent_change_appears_in_the_open_activity_page(
     assert rows["holder.contact_updated"] < rows["account.viewed"]
     row = rows["holder.contact_updated"]
     assert model.event_at(row).channel == "agent"
-    assert model.data(model.index(row, 3)) == "Updated contact details: phone"
-    assert "agent" in model.data(model.index(row, 1))
-    assert model.data(model.index(row, 2)) == "Call centre"
+    # Columns: When, What happened, Who, Channel, Outcome (the main fact second, never cut)
+    assert model.data(model.index(row, 1)) == "Updated contact details: phone"
+    assert "agent" in model.data(model.index(row, 2))
+    assert model.data(model.index(row, 3)) == "Call centre"
     # And the overview picks up the new contact details by itself
     wait_until(
         qtbot,

@@ -46,7 +46,7 @@ fmt:
 	$(BIN)/ruff check --fix .
 
 screenshots: setup
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m portal_app.screenshots out/screenshots
+	$(BIN)/python -m portal_app.screenshots out/screenshots
 
 bench: setup
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -104,6 +104,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         log_config=log_config,
         ws="websockets-sansio",
+        # The service process owns its loop: httptools parses HTTP in C and uvloop runs the loop
+        # (uvicorn[standard], see docs/PERFORMANCE.md). "auto" picks them wherever they install
+        # (uvloop does not exist on Windows). The embedded default keeps plain asyncio.
+        http="auto",
+        loop="auto",
     )
     return 0
 

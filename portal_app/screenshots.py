@@ -1,13 +1,17 @@
-"""Save screenshots of the desktop app at 1280x800, offscreen, against a fresh embedded service.
+"""Save screenshots of the desktop app against a fresh embedded service.
 
-    python -m portal_app.screenshots OUTDIR
+    python -m portal_app.screenshots OUTDIR [--platform xcb|offscreen]
 
-Writes sign-in.png, sign-in-error.png, overview.png, activity.png and the other account pages.
+Every policyholder page is shot at each size in SIZES (the smallest window we support and a
+common laptop screen) into OUTDIR/<W>x<H>/; the flows (sign-in error, payment confirm/receipt/
+decline, claims, staff, notifications) go to OUTDIR itself. The default platform is xcb, the
+real X11 plugin: with no DISPLAY the driver starts a private Xvfb (stopped when it exits).
 The keyring is an in-memory one for the run: a screenshot session never touches the real one.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import sys
@@ -16,8 +20,22 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from portal_app.xvfb import XvfbError, keep_until_exit, start_xvfb
+
 SIZE = (1280, 800)
+SIZES = ((1024, 700), (1366, 850))
 PASSWORD = "portal-demo-2026"
+POLICYHOLDER_PAGES = (
+    "overview",
+    "policies",
+    "documents",
+    "idcards",
+    "payments",
+    "claims",
+    "cases",
+    "activity",
+    "help",
+)
 
 
 def _memory_keyring() -> object:
@@ -64,6 +82,38 @@ def _save(widget: object, path: Path) -> None:
     print(f"saved {path}")
 
 
+READY: dict[str, Callable[[object], object]] = {
+    "documents": lambda page: getattr(page, "loaded", True),
+    "idcards": lambda page: bool(getattr(page, "cards", True)),
+    "payments": lambda page: getattr(page, "data", None) is not None and not getattr(page, "_busy", 0),
+    "claims": lambda page: getattr(page, "loaded", True),
+}
+
+
+async def _shoot_pages(main: object, view: object, folder: Path, size: tuple[int, int]) -> None:
+    """Every policyholder page at one window size, each scrolled to the top and to the end."""
+    folder.mkdir(parents=True, exist_ok=True)
+    main.resize(*size)  # type: ignore[attr-defined]
+    await _settle(0.6)
+    for key in POLICYHOLDER_PAGES:
+        view.show_page(key)  # type: ignore[attr-defined]
+        page = view.pages[key]  # type: ignore[attr-defined]
+        ready = READY.get(key)
+        if ready is not None:
+            # A picture of a page still loading is a stale picture: wait for its own data.
+            await _until(lambda page=page, ready=ready: ready(page), 60, f"the {key} page")
+        bar = page.verticalScrollBar() if hasattr(page, "verticalScrollBar") else None
+        if bar is not None:
+            bar.setValue(0)
+        await _settle(0.5)
+        _save(main, folder / f"{key}.png")
+        if bar is not None and bar.maximum() > 0:
+            bar.setValue(bar.maximum())
+            await _settle(0.3)
+            _save(main, folder / f"{key}-end.png")
+            bar.setValue(0)
+
+
 async def _shoot(out: Path, data_dir: Path) -> None:
 
     from portal_app.client import PortalClient
@@ -75,6 +125,11 @@ async def _shoot(out: Path, data_dir: Path) -> None:
         await _until(lambda: controller.sign_in_window is not None, what="the sign-in window")
         window = controller.sign_in_window
         assert window is not None
+        for width, height in SIZES:
+            (out / f"{width}x{height}").mkdir(parents=True, exist_ok=True)
+            window.resize(width, height)
+            await _settle()
+            _save(window, out / f"{width}x{height}" / "sign-in.png")
         window.resize(*SIZE)
         await _settle()
         _save(window, out / "sign-in.png")
@@ -107,13 +162,14 @@ async def _shoot(out: Path, data_dir: Path) -> None:
         await agent.aclose()
         await _until(lambda: view.activity_page.model.total >= 3, 20, "live events")
         await _settle(1.0)  # the overview reload after the contact change
+        view.show_page("payments")
+        await _until(lambda: view.payments_page.data is not None, 60, "the payments data")
+        for width, height in SIZES:
+            await _shoot_pages(main, view, out / f"{width}x{height}", (width, height))
+        main.resize(*SIZE)
         view.show_page("overview")
         await _settle()
         _save(main, out / "overview.png")
-        for key in ("policies", "documents", "idcards", "payments", "claims", "activity", "help"):
-            view.show_page(key)
-            await _settle(0.3)
-            _save(main, out / f"{key}.png")
 
         # Policies, documents and ID cards (issue 4): wait for their own data, then shoot again.
         auto = next(p for p in overview.policies if p.product_line == "auto")
@@ -198,25 +254,31 @@ async def _shoot(out: Path, data_dir: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m portal_app.screenshots OUTDIR", file=sys.stderr)
-        return 2
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    out = Path(args[0]).resolve()
+    parser = argparse.ArgumentParser(prog="python -m portal_app.screenshots")
+    parser.add_argument("outdir", type=Path)
+    parser.add_argument("--platform", choices=("xcb", "offscreen"), default="xcb")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    out = args.outdir.resolve()
     out.mkdir(parents=True, exist_ok=True)
+    os.environ["QT_QPA_PLATFORM"] = args.platform
+    if args.platform == "xcb" and not os.environ.get("DISPLAY"):
+        try:
+            keeper, display = start_xvfb(*SIZES[-1])
+        except XvfbError as exc:
+            raise SystemExit(f"{exc}, or pass --platform offscreen") from exc
+        keep_until_exit(keeper)  # Qt holds the display until the process ends
+        os.environ["DISPLAY"] = display
 
     import keyring
-    import qasync
 
     from ui.app import create_application
+    from ui.event_loop import run_app
 
     keyring.set_keyring(_memory_keyring())  # type: ignore[arg-type]
     app = create_application()
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    with tempfile.TemporaryDirectory(prefix="portal-shots-") as tmp, loop:
-        loop.run_until_complete(_shoot(out, Path(tmp)))
+    print(f"platform: {app.platformName()}")
+    with tempfile.TemporaryDirectory(prefix="portal-shots-") as tmp:
+        run_app(_shoot(out, Path(tmp)), app)
     return 0
 
 

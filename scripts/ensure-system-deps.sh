@@ -6,7 +6,7 @@ set -euo pipefail
 
 QT_OFFSCREEN="libegl1 libgl1 libxkbcommon0 libfontconfig1 libfreetype6 libglib2.0-0 libdbus-1-3 libx11-6 fonts-dejavu-core"
 QT_ONSCREEN="libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0"
-# Xvfb: the journey tests (tests/journeys) run the app on a real X server with the xcb plugin.
+# Xvfb: the journey tests (tests/journeys) and the screenshot driver run the app on a real X server (xcb).
 TOOLS="poppler-utils xvfb xauth"
 # The SSO journey test drives a real browser (Debian's chromium and its WebDriver).
 BROWSER="chromium chromium-driver"

@@ -10,7 +10,7 @@ from pathlib import Path
 from services.audit.checkpoints import load_audit_key
 from services.auth.oidc import OidcProvider
 from services.auth.service import AuthContext
-from services.auth.tokens import AccessTokens
+from services.auth.tokens import AccessTokens, SignInCache
 from services.blobs import BlobStore, open_blob_store
 from services.cases.service import CaseContext, CaseRules
 from services.claims.photos import PhotoStore
@@ -93,7 +93,11 @@ def build(settings: ServiceSettings | None = None, *, clock: Clock | None = None
     db = Database(make_engine(settings.database_url))
     secret = settings.jwt_secret or secrets.token_urlsafe(48)
     auth = AuthContext(
-        clock=clock, settings=settings, tokens=AccessTokens(secret, settings.access_token_ttl_seconds, clock)
+        clock=clock,
+        settings=settings,
+        tokens=AccessTokens(secret, settings.access_token_ttl_seconds, clock),
+        # A revoked sign-in is remembered for as long as its access tokens can live.
+        sign_ins=SignInCache(revoked_for_seconds=settings.access_token_ttl_seconds + 60),
     )
     hub = FeedHub()
     dispatcher = FeedDispatcher(db, hub, poll_seconds=settings.feed_poll_seconds)
@@ -145,6 +149,8 @@ def build(settings: ServiceSettings | None = None, *, clock: Clock | None = None
             dispatcher,
             extra_channels={PRESENCE_CHANNEL: presence.on_notify},
         )
+        # Other instances can revoke sign-ins here: the token check asks the database each time.
+        auth.sign_ins.trusted = lambda: False
     return Container(
         settings=settings,
         clock=clock,

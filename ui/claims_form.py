@@ -29,6 +29,7 @@ from ui import claims_wording as words
 from ui import error_wording, theme, wording
 from ui.claims_state import DraftStore
 from ui.claims_uploads import DropArea, Thumb
+from ui.formatting import this_computer, time_in
 from ui.tasks import TaskScope
 from ui.widgets import Banner, Card, ComboBox, clear_layout, label
 
@@ -380,7 +381,7 @@ class ClaimForm(QWidget):
         when = ""
         if saved:
             try:
-                when = datetime.fromisoformat(saved).strftime(" %-d %b, %H:%M")
+                when = " " + time_in(datetime.fromisoformat(saved), this_computer())
             except ValueError:
                 when = ""
         self.draft_note.setText(f"Draft restored from{when or ' earlier'}: carry on where you left off.")

@@ -352,9 +352,12 @@ class DropArea(QFrame):
         )
 
     def choose(self) -> None:
-        names, _ = QFileDialog.getOpenFileNames(self, "Add photos", "", PHOTO_FILTER)
-        if names:
-            self.filesChosen.emit([Path(n) for n in names])
+        # open(), not the static getOpenFileNames (its own event loop would re-enter qasync's).
+        dialog = QFileDialog(self, "Add photos", "", PHOTO_FILTER)
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
+        dialog.filesSelected.connect(lambda names: self.filesChosen.emit([Path(n) for n in names]))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):

@@ -63,7 +63,8 @@ MESSAGES: dict[str, str] = {
     "branch.verification_required": "Verify the customer at the counter first.",
     "claim.photo_type_not_allowed": "Not a photo we can accept: use JPEG, PNG, HEIC or WebP.",
     "claim.photo_corrupt": "This photo is damaged or only partly copied.",
-    "claim.photo_too_large": "This photo is larger than the service accepts.",
+    # claim.photo_too_large: the service's own detail names its limit ("at most 32 MB"), so it is
+    # shown as sent rather than a copied number that drifts from the service's setting.
     "claim.photo_too_many_pixels": "This photo has too many pixels to accept.",
     "claim.photo_filename_invalid": "Rename this file: its name has characters we cannot accept.",
     "claim.photo_empty": "This file is empty.",

@@ -83,6 +83,11 @@ def time_in(value: datetime | None, where: tzinfo | str | None, *, seconds: bool
     return f"{day(local.date())}, {clock} {zone_label(local)}"
 
 
+def this_computer() -> tzinfo:
+    """The zone of this computer: for times that belong to no policy (a draft saved, a fetch)."""
+    return datetime.now().astimezone().tzinfo or UTC
+
+
 def zone_label(local: datetime) -> str:
     """The zone's abbreviation at that moment (CST/CDT, GMT/BST), or its UTC offset."""
     name = local.tzname() or ""

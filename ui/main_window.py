@@ -50,7 +50,8 @@ class MainWindow(QMainWindow):
         self.me = me
         self.account_view: AccountView | None = None
         self.setWindowTitle("Portal")
-        self.setMinimumSize(1100, 700)
+        # Fits a 1024x700 screen; pages lay out (elide, scroll, stack) down to this size.
+        self.setMinimumSize(960, 640)
         self.resize(1280, 800)
 
         central = QWidget()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ui import error_wording
+from ui.formatting import this_computer, time_in, zone_label
 
 # (label in settings, icon in the centre) per notice type, in the order settings lists them.
 TYPES: dict[str, tuple[str, str]] = {
@@ -48,7 +49,7 @@ def when_text(when: datetime | None, now: datetime | None = None) -> str:
         return f"{int(seconds // 60)} min ago"
     if seconds < 24 * 3600:
         return f"{int(seconds // 3600)} h ago"
-    local = when.astimezone()
+    local = when.astimezone(this_computer())
     if seconds < 48 * 3600:
-        return f"yesterday, {local:%H:%M}"
-    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
+        return f"yesterday, {local:%H:%M} {zone_label(local)}"
+    return time_in(when, this_computer())  # the client's one date style, labelled

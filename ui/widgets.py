@@ -233,3 +233,39 @@ class ComboBox(QComboBox):
         screen = self.screen().availableGeometry().width() if self.screen() else wanted
         view.setMinimumWidth(min(max(wanted, self.width()), screen - 40))
         super().showPopup()
+
+
+class ResponsiveColumns(QWidget):
+    """Cards side by side while there is room, one under the other when the window is narrow
+    (two fixed columns overflowed a 1024-pixel window and cut the right-hand card)."""
+
+    def __init__(self, widgets: list[QWidget], columns: int = 2, min_column_width: int = 380) -> None:
+        super().__init__()
+        self.items = widgets
+        self.columns = columns
+        self.min_column_width = min_column_width
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setHorizontalSpacing(16)
+        self.grid.setVerticalSpacing(16)
+        self._shown = 0
+        # Take the width the page offers rather than demand two columns' worth: otherwise the
+        # two-column minimum widens the page and the narrow layout never gets its chance.
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._arrange(columns)
+
+    def _arrange(self, columns: int) -> None:
+        if columns == self._shown:
+            return
+        self._shown = columns
+        for w in self.items:
+            self.grid.removeWidget(w)
+        for c in range(max(self.columns, 1)):
+            self.grid.setColumnStretch(c, 1 if c < columns else 0)
+        for i, w in enumerate(self.items):
+            self.grid.addWidget(w, i // columns, i % columns)
+
+    def resizeEvent(self, event: object) -> None:
+        super().resizeEvent(event)  # type: ignore[arg-type]
+        fit = max(1, min(self.columns, self.width() // self.min_column_width))
+        self._arrange(fit)

@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import logging
 import os
-import select
-import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,55 +26,10 @@ from typing import Any
 
 import pytest
 
-SCREEN = "1366x850x24"
+from portal_app.xvfb import XvfbError, keep_until_exit, start_xvfb
+
+SCREEN = (1366, 850)
 JOURNEYS_DIR = Path(__file__).parent
-
-
-def start_xvfb(screen: str = SCREEN, timeout: float = 20.0) -> tuple[subprocess.Popen[bytes], str]:
-    """Start Xvfb on the first free display and return (its keeper process, ":N").
-
-    Xvfb runs under a tiny shell that holds our end of a pipe and kills Xvfb when the pipe
-    closes, that is when this test process exits, whatever way it exits. Stopping Xvfb any
-    earlier breaks Qt: the QApplication outlives the fixtures and Qt ends the process when its X
-    connection drops ("The X11 connection broke").
-    """
-    xvfb = shutil.which("Xvfb")
-    if xvfb is None:
-        pytest.fail("Xvfb is missing: run scripts/ensure-system-deps.sh (make test does) to install xvfb")
-    read_end, write_end = os.pipe()
-    keeper = 'Xvfb "$@" & x=$!; trap "kill $x 2>/dev/null" EXIT; cat >/dev/null'
-    proc = subprocess.Popen(
-        ["sh", "-c", keeper, "sh", "-displayfd", str(write_end), "-screen", "0", screen, "-nolisten", "tcp"],
-        pass_fds=(write_end,),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PATH": f"{Path(xvfb).parent}:{os.environ.get('PATH', '')}"},
-    )
-    os.close(write_end)
-    number = b""
-    try:
-        while not number.endswith(b"\n"):
-            ready, _, _ = select.select([read_end], [], [], timeout)
-            chunk = os.read(read_end, 16) if ready else b""
-            if not chunk:
-                stop_xvfb(proc)
-                pytest.fail("Xvfb did not start (is another X server misbehaving?)")
-            number += chunk
-    finally:
-        os.close(read_end)
-    return proc, f":{int(number.strip())}"
-
-
-def stop_xvfb(proc: subprocess.Popen[bytes]) -> None:
-    """Close the keeper's pipe: it kills Xvfb and exits."""
-    if proc.stdin is not None:
-        proc.stdin.close()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -96,17 +48,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def x_display() -> Iterator[str]:
     """A private Xvfb for this test process; Qt is told to use it through the xcb plugin."""
-    proc, display = start_xvfb()
-    assert proc.stdin is not None
-    # A raw duplicate of the keeper's pipe, never closed: only the kernel closes it, when this
-    # process has exited (after Qt let go of the display), and then the keeper stops Xvfb.
-    os.dup(proc.stdin.fileno())
+    try:
+        proc, display = start_xvfb(*SCREEN)
+    except XvfbError as exc:
+        pytest.fail(str(exc))
+    # Not stopped at session end: the QApplication outlives the fixtures (portal_app/xvfb.py).
+    keep_until_exit(proc)
     previous = {key: os.environ.get(key) for key in ("DISPLAY", "QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
     os.environ["DISPLAY"] = display
     os.environ["QT_QPA_PLATFORM"] = "xcb"
     os.environ.pop("WAYLAND_DISPLAY", None)
-    # Not stopped here: the QApplication outlives session fixtures (see start_xvfb); the keeper
-    # stops Xvfb when this process exits.
     yield display
     for key, value in previous.items():
         if value is None:

@@ -24,6 +24,7 @@ from tests.payments_support import ALEX, DECLINE_AT_CHARGE, PRIYA, payments_serv
 from tests.support import Service
 from tests.ui.conftest import WAIT_MS
 from ui.account_view import PAGES
+from ui.activity_model import WHAT_COLUMN
 from ui.formatting import day
 
 pytestmark = pytest.mark.timeout(600)
@@ -217,6 +218,22 @@ def test_a_policyholder_pays_schedules_claims_complains_and_hands_over(
     main = sign_in(qtbot, running, PRIYA)
     assert main.account_view.overview.name != view_name(ALEX)
     assert PRIYA in main.status_text.text()
+    # Priya has no saved card: the hint says where to add one, until one is saved (also after F5)
+    page = go_to(qtbot, main.account_view, "payments")
+    qtbot.waitUntil(lambda: page.data is not None and page._busy == 0, timeout=WAIT_MS)
+    assert not page.data.methods
+    assert page.pay_form.no_card_hint.isVisible() and not page.pay_button.isEnabled()
+    type_text(page.card_number, "4242424242424242")
+    type_text(page.card_expiry, "0931")
+    type_text(page.card_cvc, "123")
+    with qtbot.waitSignal(page.actionFinished, timeout=WAIT_MS) as saved:
+        qtbot.mouseClick(page.add_card_button, Qt.MouseButton.LeftButton)
+    assert saved.args == ["card_added"]
+    assert not page.pay_form.no_card_hint.isVisible() and page.pay_button.isEnabled()
+    main.refresh()  # F5
+    qtbot.wait(500)
+    qtbot.waitUntil(lambda: page._busy == 0, timeout=WAIT_MS)
+    assert not page.pay_form.no_card_hint.isVisible() and page.pay_button.isEnabled()
     sign_out(qtbot, running)
     assert not running.ended
     assert journey_log.tracebacks() == []
@@ -224,3 +241,42 @@ def test_a_policyholder_pays_schedules_claims_complains_and_hands_over(
 
 def view_name(email: str) -> str:
     return "Morgan household" if "morgan" in email else ""
+
+
+def test_pages_fit_a_1024_by_700_window(
+    qtbot: Any, make_app: Any, pay_service: Service, tmp_path: Path, journey_log: Any
+) -> None:
+    running = launch(qtbot, make_app, pay_service.url, tmp_path)
+    main = sign_in(qtbot, running, ALEX)
+    main.resize(1024, 700)
+    qtbot.waitUntil(lambda: main.width() == 1024, timeout=WAIT_MS)
+    view = main.account_view
+    # Documents: the names are readable, not "Billing ..."
+    documents = go_to(qtbot, view, "documents")
+    qtbot.waitUntil(lambda: documents.loaded, timeout=WAIT_MS)
+    longest = max((d.title for d in documents.model.documents), key=len)
+    assert documents.table.columnWidth(0) > documents.table.fontMetrics().horizontalAdvance(longest)
+    # Payments, ID cards, Help: nothing runs past the right edge of the page
+    for key in ("payments", "idcards", "help", "overview", "claims"):
+        page = go_to(qtbot, view, key)
+        qtbot.wait(300)
+        assert page.widget().width() <= page.viewport().width(), key
+    payments = view.pages["payments"]
+    qtbot.waitUntil(lambda: payments.data is not None, timeout=WAIT_MS)
+    history = payments.history.view
+    assert history.horizontalHeader().length() <= history.viewport().width()  # every column shown
+    # Activity: the main fact keeps room (it read "Noti…")
+    activity = go_to(qtbot, view, "activity")
+    qtbot.wait(300)
+    # The main fact of each row is all there: wrapped within the row's height, never cut
+    table = activity.table
+    model = table.model()
+    metrics = table.fontMetrics()
+    for row in range(min(model.rowCount(), 8)):
+        index = model.index(row, WHAT_COLUMN)
+        text = str(index.data() or "")
+        rect = table.visualRect(index)
+        lines = max(rect.height() // metrics.lineSpacing(), 1)
+        assert metrics.horizontalAdvance(text) <= rect.width() * lines, text
+    sign_out(qtbot, running)
+    assert journey_log.tracebacks() == []

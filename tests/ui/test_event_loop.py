@@ -16,9 +16,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# A chain of callbacks that keeps re-scheduling itself while the app finishes, as a cancelled
-# httpx request unwinding does; each asks anyio for its backend the way httpcore does when it
-# closes a pooled connection.
+# A task that keeps stepping while the app finishes, as a cancelled httpx request unwinding does;
+# each step asks anyio for its backend the way httpcore does when it closes a pooled connection
+# (anyio asks sniffio when it is installed, else asyncio.get_running_loop(); sniffio asks
+# asyncio.current_task(), which needs the running loop too).
 SCRIPT = textwrap.dedent(
     """
     import asyncio, sys
@@ -29,17 +30,17 @@ SCRIPT = textwrap.dedent(
     app = QApplication([])
     outcomes = []
 
-    def ping(n):
-        try:
-            anyio.current_time()
-            outcomes.append("ok")
-        except Exception as exc:
-            outcomes.append(type(exc).__name__)
-        if n < 200:
-            asyncio.get_event_loop().call_soon(ping, n + 1)
+    async def unwinding():
+        for _ in range(200):
+            try:
+                anyio.current_time()
+                outcomes.append("ok")
+            except Exception as exc:
+                outcomes.append(type(exc).__name__)
+            await asyncio.sleep(0)
 
     async def main():
-        asyncio.get_running_loop().call_soon(ping, 0)
+        asyncio.ensure_future(unwinding())
         await asyncio.sleep(0)
         return 0
 

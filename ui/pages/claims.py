@@ -12,7 +12,6 @@ import contextlib
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import qasync
 from PySide6.QtCore import Qt, Signal
@@ -34,6 +33,8 @@ from ui import theme, wording
 from ui.claims_form import FORM_QSS, ClaimForm
 from ui.claims_state import DraftStore, UploadJournal
 from ui.claims_uploads import DropArea, PhotoTile, UploadManager, UploadRow
+from ui.formatting import time_in
+from ui.tasks import TaskScope, owned
 from ui.widgets import Badge, Banner, Card, EmptyState, Page, clear_layout, label
 
 TIMELINE_DOT = {"success": theme.SUCCESS, "warning": theme.WARNING, "danger": theme.DANGER}
@@ -43,7 +44,7 @@ def _local(claim: Claim, value: object) -> str:
     """A service time shown in the policy's zone: the dates we promise are business dates there."""
     if not isinstance(value, datetime):
         return "—"
-    return value.astimezone(ZoneInfo(claim.time_zone)).strftime("%-d %b %Y, %H:%M")
+    return time_in(value, claim.time_zone)
 
 
 def _amount_minor(text: str) -> int | None:
@@ -80,8 +81,8 @@ class ClaimsPage(Page):
         self.notice: str = ""
         self._photos: dict[str, list[ClaimPhoto]] = {}
         self._thumb_bytes: dict[str, bytes] = {}
-        self._refresh_task: asyncio.Task[None] | None = None
-        self._photo_tasks: set[asyncio.Future[None]] = set()
+        self.tasks = TaskScope()  # refreshes and photo fetches; shutdown() cancels them
+        self._refresh_task: asyncio.Future[None] | None = None
         self.loaded = False
         self.setStyleSheet(FORM_QSS)
 
@@ -126,7 +127,7 @@ class ClaimsPage(Page):
         if self.client is None:
             return
         if self._refresh_task is None or self._refresh_task.done():
-            self._refresh_task = asyncio.ensure_future(self.refresh())
+            self._refresh_task = self.tasks.spawn(self.refresh())
 
     async def refresh(self) -> None:
         assert self.client is not None
@@ -152,10 +153,7 @@ class ClaimsPage(Page):
                 self.form.save_draft()
         if self.uploads is not None:
             self.uploads.shutdown()
-        for task in list(self._photo_tasks):
-            task.cancel()
-        if self._refresh_task is not None:
-            self._refresh_task.cancel()
+        self.tasks.cancel()
 
     def claim(self, claim_id: str | None) -> Claim | None:
         return next((c for c in self.claims if c.id == claim_id), None)
@@ -538,6 +536,7 @@ class ClaimsPage(Page):
                 widget.setVisible(True)
 
     @qasync.asyncSlot()
+    @owned
     async def _act(self, claim_id: str, action: str) -> None:
         assert self.client is not None
         note = ""
@@ -607,9 +606,7 @@ class ClaimsPage(Page):
     def _load_photos(self, claim_id: str) -> None:
         if self.client is None:
             return
-        task = asyncio.ensure_future(self._fetch_photos(claim_id))
-        self._photo_tasks.add(task)
-        task.add_done_callback(self._photo_tasks.discard)
+        self.tasks.spawn(self._fetch_photos(claim_id))
 
     async def _fetch_photos(self, claim_id: str) -> None:
         assert self.client is not None

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 
 from portal_app.client import AccountOverview, ApiError, DocumentInfo, PortalClient, PortalError
 from ui import error_wording, wording
+from ui.tasks import TaskScope
 from ui.widgets import ComboBox, EmptyState, Page, label
 
 KIND_NAMES = {
@@ -295,8 +296,7 @@ class DocumentsPage(Page):
         self._loading = False
         self.last_load_ms = 0.0
         # Coroutines this page started: cancelled by shutdown() before the client is closed.
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._stopped = False
+        self.tasks = TaskScope()  # this page's calls; shutdown() cancels them
 
         tools = QHBoxLayout()
         tools.setSpacing(10)
@@ -354,9 +354,10 @@ class DocumentsPage(Page):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.viewer)
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([560, 480])
+        # The list gets the larger share: its names are what people scan for.
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([640, 420])
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setMinimumHeight(600)
         self.content.addWidget(self.splitter, 1)
@@ -392,31 +393,32 @@ class DocumentsPage(Page):
         if self.loaded or self.isVisible():
             self.refresh()
 
+    # Below this page width the viewer goes under the list: side by side, a 1024-pixel window
+    # left the list ~380 px and cut every document's name to "Billing ...".
+    STACK_BELOW = 980
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        narrow = self.viewport().width() < self.STACK_BELOW
+        wanted = Qt.Orientation.Vertical if narrow else Qt.Orientation.Horizontal
+        if self.splitter.orientation() != wanted:
+            self.splitter.setOrientation(wanted)
+            self.splitter.setMinimumHeight(900 if wanted == Qt.Orientation.Vertical else 600)
+            self.splitter.setSizes([420, 480] if wanted == Qt.Orientation.Vertical else [640, 420])
+
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
         if not self.loaded and not self._loading:
             self.refresh()
 
-    def _track(self) -> bool:
-        """Register the running coroutine for shutdown(); False once the page has shut down."""
-        if self._stopped:
-            return False
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        return True
-
     def shutdown(self) -> None:
         """Cancel this page's network work (the account view is closing, the client goes next)."""
-        self._stopped = True  # answers still in flight are dropped, not drawn on a dying widget
-        for task in list(self._tasks):
-            task.cancel()
+        self.tasks.cancel()  # answers still in flight are dropped, not drawn on a dying widget
 
     @qasync.asyncSlot()
     async def refresh(self) -> None:
         """Fetch the account's documents (the service issues any that are due)."""
-        if not self._track():
+        if not self.tasks.adopt():
             return
         if self._loading:
             return
@@ -439,7 +441,7 @@ class DocumentsPage(Page):
         self.set_documents(documents)
 
     def set_documents(self, documents: list[DocumentInfo]) -> None:
-        if self._stopped:
+        if self.tasks.closed:
             return
         started = time.perf_counter()
         self.status.setVisible(False)
@@ -507,7 +509,7 @@ class DocumentsPage(Page):
 
     @qasync.asyncSlot()
     async def _load(self, document: DocumentInfo) -> None:
-        if not self._track():
+        if not self.tasks.adopt():
             return
         self.viewer.loading(document)
         try:
@@ -522,7 +524,7 @@ class DocumentsPage(Page):
                 document, "We could not reach Portal to open this document. Try again shortly."
             )
             return
-        if self._stopped:
+        if self.tasks.closed:
             return
         selected = self._selected()
         if selected is None or selected.id == document.id:
@@ -535,21 +537,34 @@ class DocumentsPage(Page):
 
     # --- save and print ----------------------------------------------------------------------
 
-    @qasync.asyncSlot()
-    async def save_as(self, path: Path | None = None) -> None:
-        """Save the open document; the service records the download. `path` skips the dialog."""
-        if not self._track():
+    def save_as(self, path: Path | None = None) -> None:
+        """Save the open document; the service records the download. `path` skips the dialog.
+
+        The file dialog is opened with open() and answers through its signal: a dialog's own
+        event loop (exec) inside a running coroutine would re-enter the qasync loop.
+        """
+        document = self.viewer.document
+        if document is None:
+            return
+        if path is not None:
+            self._save_to(path)
+            return
+        dialog = QFileDialog(
+            self, "Save document", str(Path.home() / document.file_name), "PDF documents (*.pdf)"
+        )
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix("pdf")
+        dialog.fileSelected.connect(lambda chosen: self._save_to(Path(chosen)))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    @qasync.asyncSlot(object)
+    async def _save_to(self, path: Path) -> None:
+        if not self.tasks.adopt():
             return
         document = self.viewer.document
         if document is None:
             return
-        if path is None:
-            chosen, _ = QFileDialog.getSaveFileName(
-                self, "Save document", str(Path.home() / document.file_name), "PDF documents (*.pdf)"
-            )
-            if not chosen:
-                return
-            path = Path(chosen)
         try:
             content = await self.client.document_content(document.id, download=True)
         except ApiError as exc:
@@ -563,7 +578,7 @@ class DocumentsPage(Page):
             self.viewer.error.setVisible(True)
             return
         try:
-            path.write_bytes(content)
+            await asyncio.to_thread(path.write_bytes, content)  # off the GUI thread
         except OSError as exc:
             self.viewer.error.setText(f"The file could not be written: {exc.strerror or exc}.")
             self.viewer.error.setVisible(True)
@@ -576,9 +591,12 @@ class DocumentsPage(Page):
         if self.viewer.document is None:
             return 0
         if printer is None:
-            printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-            printer.setDocName(self.viewer.document.file_name)
-            dialog = QPrintDialog(printer, self)
-            if dialog.exec() != QPrintDialog.DialogCode.Accepted:
-                return 0
+            # Asked with open(): the pages are printed when the dialog is accepted (returns 0 now).
+            chosen = QPrinter(QPrinter.PrinterMode.HighResolution)
+            chosen.setDocName(self.viewer.document.file_name)
+            dialog = QPrintDialog(chosen, self)
+            dialog.accepted.connect(lambda: print_pdf(self.viewer.pdf, chosen))
+            dialog.finished.connect(dialog.deleteLater)
+            dialog.open()
+            return 0
         return print_pdf(self.viewer.pdf, printer)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel
 
 from ui import theme
-from ui.widgets import Card, Page, label, two_columns
+from ui.widgets import Card, Page, ResponsiveColumns, label
 
 SHORTCUTS = [
     (
@@ -53,7 +53,7 @@ class HelpPage(Page):
             row.addWidget(label(text, "value", wrap=True), 1)
             promises.body.addLayout(row)
         promises.body.addStretch(1)
-        self.content.addLayout(two_columns([contact, promises]))
+        self.content.addWidget(ResponsiveColumns([contact, promises]))
 
         keys = Card("Keyboard shortcuts", icon_name="keyboard")
         grid = QGridLayout()

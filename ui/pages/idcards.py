@@ -27,8 +27,10 @@ from portal_app.client import (
 )
 from portal_app.offline_cards import OfflineCardStore
 from ui import theme, wording
+from ui.formatting import this_computer, time_in
 from ui.pages.documents import print_pdf
-from ui.widgets import Badge, Banner, Card, EmptyState, Page, clear_layout, label
+from ui.tasks import TaskScope
+from ui.widgets import Badge, Banner, Card, EmptyState, Page, ResponsiveColumns, clear_layout, label
 
 # An ID-1 card is 85.60 × 53.98 mm; at the desktop's logical 96 dpi scaled 1.3 it reads comfortably.
 CARD_W, CARD_H = 420, 265
@@ -183,7 +185,7 @@ def local_card_pdf(card: IdCardInfo, layout: str, fetched_at: datetime | None) -
                 face.render(painter, QPoint())
                 painter.restore()
         else:
-            when = fetched_at.astimezone().strftime("%-d %b %Y %H:%M") if fetched_at else "earlier"
+            when = time_in(fetched_at, this_computer()) if fetched_at else "earlier"
             painter.setFont(QFont(theme.FONT_FAMILY, 11))
             title = f"ID card {card.policy_number} · {card.vehicle.description}"
             painter.drawText(0, int(6 * dots_per_mm), title)
@@ -219,8 +221,7 @@ class IdCardsPage(Page):
         self._loading = False
         self.loaded = False
         # Coroutines this page started: cancelled by shutdown() before the client is closed.
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._stopped = False
+        self.tasks = TaskScope()  # this page's calls; shutdown() cancels them
 
     @property
     def keeps_copies(self) -> bool:
@@ -244,25 +245,13 @@ class IdCardsPage(Page):
         if not self.loaded and not self._loading:
             self.refresh()
 
-    def _track(self) -> bool:
-        """Register the running coroutine for shutdown(); False once the page has shut down."""
-        if self._stopped:
-            return False
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        return True
-
     def shutdown(self) -> None:
         """Cancel this page's network work (the account view is closing, the client goes next)."""
-        self._stopped = True  # answers still in flight are dropped, not drawn on a dying widget
-        for task in list(self._tasks):
-            task.cancel()
+        self.tasks.cancel()  # answers still in flight are dropped, not drawn on a dying widget
 
     @qasync.asyncSlot()
     async def refresh(self) -> None:
-        if not self._track():
+        if not self.tasks.adopt():
             return
         if self._loading:
             return
@@ -292,13 +281,13 @@ class IdCardsPage(Page):
         self._render([IdCardInfo.from_json(c) for c in saved.cards])
 
     def _render(self, cards: list[IdCardInfo], *, error: str = "") -> None:
-        if self._stopped:
+        if self.tasks.closed:
             return
         self.cards = cards
         self.messages = {}
         clear_layout(self.content)
         if self.offline_since is not None:
-            when = self.offline_since.astimezone().strftime("%-d %b %Y at %H:%M")
+            when = time_in(self.offline_since, this_computer())
             self.content.addWidget(
                 Banner(
                     "warning",
@@ -333,12 +322,11 @@ class IdCardsPage(Page):
             icon_name="car",
             badge=Badge(status, tone),
         )
-        faces = QHBoxLayout()
-        faces.setSpacing(16)
-        faces.addWidget(CardFront(card))
-        faces.addWidget(CardBack(card))
-        faces.addStretch(1)
-        panel.body.addLayout(faces)
+        # Front and back side by side when they fit, the back under the front otherwise (at
+        # 1024 px the back was cut off at the window's edge).
+        faces = ResponsiveColumns([CardFront(card), CardBack(card)], min_column_width=CARD_W + 16)
+        faces.grid.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        panel.body.addWidget(faces)
         actions = QHBoxLayout()
         wallet = QPushButton("Save wallet card (PDF)…")
         wallet.setAccessibleName(f"Save the wallet-size card for {card.vehicle.description} as PDF")
@@ -386,44 +374,58 @@ class IdCardsPage(Page):
             saved = local_card_pdf(card, layout, self.offline_since)
         return saved
 
-    @qasync.asyncSlot()
-    async def save(self, card: IdCardInfo, layout: str, path: Path | None = None) -> None:
-        """Save the wallet card or the printable page; `path` skips the file dialog."""
-        if not self._track():
+    def save(self, card: IdCardInfo, layout: str, path: Path | None = None) -> None:
+        """Save the wallet card or the printable page; `path` skips the file dialog.
+
+        Dialogs here are opened with open() and answer through signals, never exec() inside a
+        coroutine (a nested event loop re-enters the qasync loop).
+        """
+        if path is not None:
+            self._save_to(card, layout, path)
             return
-        if path is None:
-            suffix = "wallet" if layout == "wallet" else "page"
-            name = f"{card.policy_number}-id-card-{card.vehicle.vin[-6:]}-{suffix}.pdf"
-            chosen, _ = QFileDialog.getSaveFileName(
-                self, "Save ID card", str(Path.home() / name), "PDF documents (*.pdf)"
-            )
-            if not chosen:
-                return
-            path = Path(chosen)
+        suffix = "wallet" if layout == "wallet" else "page"
+        name = f"{card.policy_number}-id-card-{card.vehicle.vin[-6:]}-{suffix}.pdf"
+        dialog = QFileDialog(self, "Save ID card", str(Path.home() / name), "PDF documents (*.pdf)")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix("pdf")
+        dialog.fileSelected.connect(lambda chosen: self._save_to(card, layout, Path(chosen)))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    @qasync.asyncSlot(object, str, object)
+    async def _save_to(self, card: IdCardInfo, layout: str, path: Path) -> None:
+        if not self.tasks.adopt():
+            return
         content = await self.card_pdf(card, layout)
         if content is None:
             return
         try:
-            path.write_bytes(content)
+            await asyncio.to_thread(path.write_bytes, content)  # off the GUI thread
         except OSError as exc:
             self._say(card, f"The file could not be written: {exc.strerror or exc}.", error=True)
             return
         self._say(card, f"Saved to {path}")
         self.saved.emit(str(path))
 
-    @qasync.asyncSlot()
-    async def print_card(self, card: IdCardInfo, printer: QPrinter | None = None) -> None:
+    def print_card(self, card: IdCardInfo, printer: QPrinter | None = None) -> None:
         """Print the printable page (card front and back at true size, with cut lines)."""
-        if not self._track():
+        if printer is not None:
+            self._print(card, printer)
+            return
+        chosen = QPrinter(QPrinter.PrinterMode.HighResolution)
+        chosen.setDocName(f"ID card {card.policy_number}")
+        dialog = QPrintDialog(chosen, self)
+        dialog.accepted.connect(lambda: self._print(card, chosen))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    @qasync.asyncSlot(object, object)
+    async def _print(self, card: IdCardInfo, printer: QPrinter) -> None:
+        if not self.tasks.adopt():
             return
         content = await self.card_pdf(card, "page")
         if content is None:
             return
-        if printer is None:
-            printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-            printer.setDocName(f"ID card {card.policy_number}")
-            if QPrintDialog(printer, self).exec() != QPrintDialog.DialogCode.Accepted:
-                return
         document = QPdfDocument(self)
         buffer = QBuffer(document)
         buffer.setData(QByteArray(content))

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from portal_app.client import AccountOverview, PolicySummary
 from ui import wording
+from ui.formatting import account_zone, time_in
 from ui.widgets import Badge, Banner, Card, EmptyState, Page, clear_layout, label, two_columns
 
 
@@ -121,7 +122,8 @@ class OverviewPage(Page):
         if not overview.open_cases:
             card.body.addWidget(label("No open complaints or requests. Questions? See Help.", "muted"))
         for case in overview.open_cases:
-            due = f" · reply due {wording.local_time(case.due_at)}" if case.due_at else ""
+            zone = account_zone(p.time_zone for p in overview.policies)
+            due = f" · reply due {time_in(case.due_at, zone)}" if case.due_at else ""
             card.body.addWidget(
                 _list_row(
                     f"{wording.CASE_KINDS.get(case.kind, case.kind.capitalize())} {case.number}",

@@ -89,16 +89,17 @@ class PayForm(Card):
         self.no_card_hint.setObjectName("NoCardHint")
         self.no_card_hint.setVisible(False)
         top = Qt.AlignmentFlag.AlignTop
+        # Two columns: four side by side did not fit a 1024-pixel window (the card was cut off).
         grid.addLayout(field("Policy", self.pay_policy), 0, 0, top)
         amount_box = field("Amount", self.pay_amount, self.amount_error)
         amount_box.addWidget(self.pay_full)
         grid.addLayout(amount_box, 0, 1, top)
         card_box = field("Card", self.pay_card, self.card_error)
         card_box.addWidget(self.no_card_hint)
-        grid.addLayout(card_box, 0, 2, top)
-        grid.addLayout(field("Date (for a scheduled payment)", self.pay_date, self.date_error), 0, 3, top)
-        for c, stretch in enumerate((3, 2, 2, 2)):
-            grid.setColumnStretch(c, stretch)
+        grid.addLayout(card_box, 1, 0, top)
+        grid.addLayout(field("Date (for a scheduled payment)", self.pay_date, self.date_error), 1, 1, top)
+        grid.setColumnStretch(0, 3)
+        grid.setColumnStretch(1, 2)
         self.body.addLayout(grid)
         row = QHBoxLayout()
         self.pay_button = button("Pay now…", "primary", "PayNowButton")

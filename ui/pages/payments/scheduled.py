@@ -50,6 +50,7 @@ class ScheduledCard(Card):
         text, tone = STATUS.get(s.status, (s.status, "neutral"))
         row.addWidget(Badge(text, tone))
         row.addStretch(1)
+        box.addLayout(row)
         error = error_label()
         if s.status == "scheduled":
             when = date_field("New date")
@@ -64,15 +65,19 @@ class ScheduledCard(Card):
             save = button("Save changes", "quiet")
             cancel = button("Cancel payment", "quiet")
             cancel.setObjectName(f"cancel-{s.id}")
-            row.addWidget(when)
-            row.addWidget(amount)
-            row.addWidget(save)
-            row.addWidget(cancel)
+            # The editors go on their own line: on one line with the summary they pushed the
+            # page past a 1024-pixel window.
+            edit_row = QHBoxLayout()
+            edit_row.addWidget(when)
+            edit_row.addWidget(amount)
+            edit_row.addWidget(save)
+            edit_row.addWidget(cancel)
+            edit_row.addStretch(1)
+            box.addLayout(edit_row)
             amount.textEdited.connect(lambda _t: show_error(error, ""))
             when.dateChanged.connect(lambda _d: show_error(error, ""))
             save.clicked.connect(lambda: self.edit(s.id, when.date(), amount.text(), error))
             cancel.clicked.connect(lambda: self.cancel(s.id, error))
-        box.addLayout(row)
         box.addWidget(error)
         return box
 

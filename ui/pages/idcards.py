@@ -417,7 +417,7 @@ class IdCardsPage(Page):
         dialog = QPrintDialog(chosen, self)
         dialog.accepted.connect(lambda: self._print(card, chosen))
         dialog.finished.connect(dialog.deleteLater)
-        dialog.open()
+        dialog.open()  # type: ignore[call-arg]  # QDialog.open(); the stubs list only open(receiver, member)
 
     @qasync.asyncSlot(object, object)
     async def _print(self, card: IdCardInfo, printer: QPrinter) -> None:

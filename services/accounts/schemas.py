@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from services.schemas_common import RequestModel, ResponseModel
+from services.schemas_common import IsoDate, RequestModel, ResponseModel
 
 
 class HolderOut(ResponseModel):
@@ -93,7 +93,7 @@ class ContactUpdate(RequestModel):
 
 class BranchVerifyRequest(RequestModel):
     policy_number: str = Field(min_length=3, max_length=40)
-    date_of_birth: date
+    date_of_birth: IsoDate
     postcode: str = Field(min_length=3, max_length=20)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from services import __version__
 from services.accounts.views import router as accounts_router
-from services.api import problems
+from services.api import openapi, problems
 from services.api.deps import ContainerDep, RequestContextMiddleware
 from services.audit.views import router as evidence_router
 from services.auth.views import router as auth_router
@@ -61,6 +61,8 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     problems.install(app)
+    # OpenAPI wiring (issue 19): generated problem responses per operation, and links.
+    openapi.install(app, API_PREFIX)
     for router in (health_router, auth_router, accounts_router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(claims_router, prefix=API_PREFIX)

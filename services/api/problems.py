@@ -59,34 +59,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
-def _document_problems(app: FastAPI) -> None:
-    """Make the OpenAPI document say what errors really are: problem JSON, not FastAPI's default."""
-    # FastAPI documents every 422 as {"detail": [...]} in application/json; we answer problem JSON,
-    # so a client (or schemathesis) reading the document was told the wrong shape.
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        schema = build()
-        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
-        for item in schema.get("paths", {}).values():
-            for op in item.values():
-                for status, response in (op.get("responses") or {}).items():
-                    if str(status).startswith(("4", "5")):
-                        response["content"] = {
-                            PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}
-                        }
-        for name in ("HTTPValidationError", "ValidationError"):
-            schema["components"]["schemas"].pop(name, None)
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
 def install(app: FastAPI) -> None:
-    _document_problems(app)
+    """Answer every refusal and error as problem JSON (services.api.openapi documents them)."""
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
@@ -117,7 +91,10 @@ def install(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "request.not_found", 405: "request.method_not_allowed", 413: "request.too_large"}
         code = codes.get(exc.status_code, f"http.{exc.status_code}")
-        return problem(exc.status_code, code, str(exc.detail), str(exc.detail))
+        response = problem(exc.status_code, code, str(exc.detail), str(exc.detail))
+        # Keep what the router says, e.g. the Allow header of a 405 (RFC 9110 requires it).
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:

@@ -7,18 +7,13 @@ from sqlalchemy.orm import Session
 
 from services.accounts.models import Account, AccountHolder
 from services.api.deps import ActorDep, ContainerDep, client_address, request_id
+from services.api.openapi import raises
 from services.auth import service
 from services.auth.models import User
 from services.auth.schemas import Me, RefreshRequest, SignInRequest, TokenPairOut
 from services.errors import DomainError, Unauthorized
 
 router = APIRouter(tags=["auth"])
-
-PROBLEMS = {
-    401: {"description": "Problem JSON"},
-    422: {"description": "Problem JSON"},
-    429: {"description": "Problem JSON"},
-}
 
 
 def me_for(session: Session, user: User) -> Me:
@@ -48,7 +43,7 @@ def _pair_out(session: Session, pair: service.TokenPair) -> TokenPairOut:
     )
 
 
-@router.post("/auth/sign-in", response_model=TokenPairOut, responses=PROBLEMS)
+@router.post("/auth/sign-in", response_model=TokenPairOut, responses=raises(401, 423, 429))
 def sign_in(body: SignInRequest, request: Request, c: ContainerDep) -> TokenPairOut:
     """Email + password -> access and refresh tokens."""
     with c.db.write() as session:
@@ -68,7 +63,7 @@ def sign_in(body: SignInRequest, request: Request, c: ContainerDep) -> TokenPair
     return result
 
 
-@router.post("/auth/refresh", response_model=TokenPairOut, responses=PROBLEMS)
+@router.post("/auth/refresh", response_model=TokenPairOut, responses=raises(401))
 def refresh(body: RefreshRequest, request: Request, c: ContainerDep) -> TokenPairOut:
     """Rotate the refresh token."""
     with c.db.write() as session:
@@ -86,7 +81,7 @@ def refresh(body: RefreshRequest, request: Request, c: ContainerDep) -> TokenPai
     return result
 
 
-@router.post("/auth/sign-out", status_code=204, response_class=Response, responses=PROBLEMS)
+@router.post("/auth/sign-out", status_code=204, response_class=Response, responses=raises(401))
 def sign_out(body: RefreshRequest, request: Request, c: ContainerDep) -> Response:
     """Revoke the session the refresh token belongs to."""
     with c.db.write() as session:
@@ -100,7 +95,7 @@ def sign_out(body: RefreshRequest, request: Request, c: ContainerDep) -> Respons
     return Response(status_code=204)
 
 
-@router.get("/me", response_model=Me, responses=PROBLEMS)
+@router.get("/me", response_model=Me)
 def me(actor: ActorDep, c: ContainerDep) -> Me:
     """The signed-in user and the accounts they hold."""
     with c.db.read() as session:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from services.schemas_common import RequestModel, ResponseModel
+from services.schemas_common import IdStr, RequestModel, ResponseModel
 
 
 class NotificationOut(ResponseModel):
@@ -29,7 +29,7 @@ class NotificationList(ResponseModel):
 
 class MarkRead(RequestModel):
     # None (or absent) marks every notice read.
-    ids: list[str] | None = Field(default=None, max_length=1000)
+    ids: list[IdStr] | None = Field(default=None, max_length=1000)
 
 
 class MarkedRead(ResponseModel):

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 INT64_MAX = 2**63 - 1
 
@@ -83,6 +83,9 @@ def one_of(*values: str, default: Any = ...) -> Any:
     """One of a fixed list, refused by the service with its own code (e.g. case.category_unknown)."""
     return Field(default, max_length=max(map(len, values)), json_schema_extra={"enum": list(values)})
 
+
+# A JSON true or false: not "yes", 1 or "on", which pydantic would otherwise read as true.
+Flag = Annotated[bool, Strict()]
 
 # Ids in a body or query. Syntax only: an id that matches but does not exist is a 404.
 IdStr = Annotated[str, Field(min_length=1, max_length=ID_MAX, pattern=ID_PATTERN)]

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from services.schemas_common import IsoDate, RequestModel, ResponseModel
+from services.schemas_common import Flag, IsoDate, RequestModel, ResponseModel
 
 
 class HolderOut(ResponseModel):
@@ -88,7 +88,7 @@ class ContactUpdate(RequestModel):
     email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     address: str | None = Field(default=None, min_length=3, max_length=400)
     postcode: str | None = Field(default=None, min_length=3, max_length=20, pattern=r"^[A-Za-z0-9 \-]{3,20}$")
-    paperless: bool | None = None
+    paperless: Flag | None = None
 
 
 class BranchVerifyRequest(RequestModel):

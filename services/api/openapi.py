@@ -15,15 +15,18 @@ every account, policy, claim, photo, card, payment and case.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
+from pydantic import TypeAdapter
 
 from services.api import deps
 from services.api.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA
+from services.schemas_common import ID_PATTERN
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
@@ -76,13 +79,24 @@ def generated_statuses(route: APIRoute | RouteContext) -> set[int]:
     params = [*dependant.path_params, *dependant.query_params, *dependant.header_params]
     for sub in dependant.dependencies:
         params += [*sub.path_params, *sub.query_params]
-    if dependant.path_params:
+    if dependant.path_params or _references_ids(route):
         statuses.add(404)
     if params or route.body_field is not None:
         statuses.add(422)
     if route.body_field is not None:
         statuses |= {400, 413}
     return statuses
+
+
+def _references_ids(route: APIRoute | RouteContext) -> bool:
+    """Whether a query parameter or body field names a resource by id (an unknown one is a 404)."""
+    fields = list(route.dependant.query_params)
+    if route.body_field is not None:
+        fields.append(route.body_field)
+    return any(
+        ID_PATTERN in json.dumps(TypeAdapter(Annotated[f.field_info.annotation, f.field_info]).json_schema())
+        for f in fields
+    )
 
 
 # (source "METHOD /path", status) -> [(link name, target "METHOD /path", parameters, requestBody)]

@@ -8,8 +8,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from services.errors import DomainError
 
@@ -59,6 +61,16 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method some route serves on this path (for the Allow header of a 405)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(app.routes):
+        route_methods, route_path = getattr(route, "methods", None), getattr(route, "path_format", None)
+        if route_methods and route_path and compile_path(route_path)[0].match(path):
+            methods |= set(route_methods)
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     """Answer every refusal and error as problem JSON (services.api.openapi documents them)."""
 
@@ -88,12 +100,16 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "request.not_found", 405: "request.method_not_allowed", 413: "request.too_large"}
         code = codes.get(exc.status_code, f"http.{exc.status_code}")
         response = problem(exc.status_code, code, str(exc.detail), str(exc.detail))
         # Keep what the router says, e.g. the Allow header of a 405 (RFC 9110 requires it).
         response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette lists the methods of the first route that matched the path only; a
+            # resource served by several routes (GET and POST /claims) supports all of theirs.
+            response.headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
         return response
 
     @app.exception_handler(DBAPIError)

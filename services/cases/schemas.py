@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from services.cases.service import ATTACHMENT_TYPES, CATEGORIES, OUTCOMES, REMEDY_KINDS
-from services.schemas_common import IdStr, MinorUnitsOrZero, RequestModel, one_of, text
+from services.schemas_common import Flag, IdStr, MinorUnitsOrZero, RequestModel, one_of, text
 
 # Who works a case (services.cases.models.Case.team).
 Team = Literal["front_line", "supervisor", "legal"]
@@ -32,7 +32,7 @@ class CaseCreate(RequestModel):
 
 class CaseMessage(RequestModel):
     message: str = text(5000, low=2, checked_by_service=True)
-    still_unresolved: bool = False
+    still_unresolved: Flag = False
 
 
 class CaseAcknowledge(RequestModel):
@@ -41,8 +41,8 @@ class CaseAcknowledge(RequestModel):
 
 class CaseResponse(RequestModel):
     message: str = text(5000, low=2, checked_by_service=True)
-    internal: bool = False
-    awaiting_customer: bool = False
+    internal: Flag = False
+    awaiting_customer: Flag = False
 
 
 class CaseEscalate(RequestModel):

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from services.schemas_common import IdStr, IsoDateTime, MinorUnits, RequestModel, ResponseModel
+from services.schemas_common import Flag, IdStr, IsoDateTime, MinorUnits, RequestModel, ResponseModel
 
 LossType = Literal["collision", "theft", "glass", "weather", "water", "fire", "liability", "other"]
 Action = Literal[
@@ -25,7 +25,7 @@ class ClaimCreate(RequestModel):
     vehicle: str = Field(default="", max_length=200)
     other_parties: str = Field(default="", max_length=2000)
     police_report: str = Field(default="", max_length=60)
-    injuries: bool = False
+    injuries: Flag = False
     injury_details: str = Field(default="", max_length=2000)
 
 

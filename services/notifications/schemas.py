@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from services.schemas_common import IdStr, RequestModel, ResponseModel
+from services.schemas_common import Flag, IdStr, RequestModel, ResponseModel
 
 
 class NotificationOut(ResponseModel):
@@ -29,7 +29,8 @@ class NotificationList(ResponseModel):
 
 class MarkRead(RequestModel):
     # None (or absent) marks every notice read.
-    ids: list[IdStr] | None = Field(default=None, max_length=1000)
+    # An empty list is refused by the service (notification.ids_invalid).
+    ids: list[IdStr] | None = Field(default=None, max_length=1000, json_schema_extra={"minItems": 1})
 
 
 class MarkedRead(ResponseModel):
@@ -38,7 +39,7 @@ class MarkedRead(ResponseModel):
 
 
 class ChannelState(ResponseModel):
-    enabled: bool
+    enabled: Flag
     locked: bool
 
 
@@ -64,11 +65,12 @@ class Preferences(ResponseModel):
 class PreferenceChange(RequestModel):
     type: str = Field(max_length=40)
     channel: str = Field(max_length=10)
-    enabled: bool
+    enabled: Flag
 
 
 class PreferenceUpdate(RequestModel):
-    changes: list[PreferenceChange] = Field(max_length=100)
+    # An empty list is refused by the service (notification.no_changes).
+    changes: list[PreferenceChange] = Field(max_length=100, json_schema_extra={"minItems": 1})
 
 
 class DeliveryOut(ResponseModel):

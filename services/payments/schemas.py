@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from services.schemas_common import IdStr, IsoDate, MinorUnits, PaymentDayOfMonth, RequestKey, RequestModel
+from services.schemas_common import (
+    Flag,
+    IdStr,
+    IsoDate,
+    MinorUnits,
+    PaymentDayOfMonth,
+    RequestKey,
+    RequestModel,
+)
 
 
 class AddPaymentMethod(RequestModel):
     # The id Stripe returned to the client when it tokenised the card (pm_...). Never a card number.
-    stripe_payment_method_id: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_]+$")
-    make_default: bool = False
+    stripe_payment_method_id: str = Field(
+        min_length=3, max_length=64, json_schema_extra={"pattern": "^pm_[A-Za-z0-9_]+$"}
+    )
+    make_default: Flag = False
 
 
 class PayNow(RequestModel):

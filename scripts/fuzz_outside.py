@@ -10,7 +10,6 @@ every check, signed in as each demo role in turn. Prints the failures per role a
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal

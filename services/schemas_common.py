@@ -8,6 +8,7 @@ before any handler (or database driver) sees it. Integers stay within signed 64 
 
 from __future__ import annotations
 
+import re
 import sys
 import unicodedata
 from datetime import date
@@ -106,9 +107,12 @@ def page_size(high: int) -> Any:
     return Query(ge=1, le=high)
 
 
+_NUMBER = re.compile(r"^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$")
+
+
 def _iso_text(value: Any) -> Any:
     # pydantic reads a bare number as a Unix time; the document promises ISO-8601 text, so refuse it.
-    if isinstance(value, int | float) or (isinstance(value, str) and value.strip().lstrip("-").isdigit()):
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.match(value)):
         raise ValueError("use an ISO-8601 date or date-time")
     return value
 

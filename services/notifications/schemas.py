@@ -6,7 +6,8 @@ from datetime import datetime
 
 from pydantic import Field
 
-from services.schemas_common import Flag, IdStr, RequestModel, ResponseModel
+from services.notifications.catalogue import CHOOSABLE, TYPES
+from services.schemas_common import Flag, IdStr, RequestModel, ResponseModel, one_of
 
 
 class NotificationOut(ResponseModel):
@@ -63,8 +64,8 @@ class Preferences(ResponseModel):
 
 
 class PreferenceChange(RequestModel):
-    type: str = Field(max_length=40)
-    channel: str = Field(max_length=10)
+    type: str = one_of(*TYPES)
+    channel: str = one_of(*CHOOSABLE)
     enabled: Flag
 
 

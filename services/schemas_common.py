@@ -8,6 +8,7 @@ before any handler (or database driver) sees it. Integers stay within signed 64 
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import unicodedata
@@ -50,6 +51,7 @@ def trimmed_min(low: int) -> dict[str, Any]:
     return {"minLength": low, "pattern": r"^\s*\S[\s\S]{" + str(low - 2) + r",}\S\s*$"}
 
 
+@functools.cache
 def _categories_class(categories: frozenset[str]) -> str:
     """The inside of a regex character class holding every code point of the given categories."""
     ranges: list[tuple[int, int]] = []

@@ -80,7 +80,8 @@ def _fuzz(url: str, email: str, args: argparse.Namespace, out: Path) -> dict[str
         "all",
     ]
     started = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    # In the report folder: schemathesis keeps a crash cache in its working directory.
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=out)
     elapsed = time.monotonic() - started
     (out / f"{email.split('@')[0]}.log").write_text(proc.stdout + proc.stderr)
     return {

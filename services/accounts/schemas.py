@@ -88,7 +88,8 @@ class ContactUpdate(RequestModel):
     email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     address: str | None = Field(default=None, min_length=3, max_length=400)
     postcode: str | None = Field(default=None, min_length=3, max_length=20, pattern=r"^[A-Za-z0-9 \-]{3,20}$")
-    paperless: Flag | None = None
+    # Absent: unchanged. Null is refused (the service says "paperless must be true or false").
+    paperless: Flag = None  # type: ignore[assignment]
 
 
 class BranchVerifyRequest(RequestModel):

@@ -31,7 +31,9 @@ class NotificationList(ResponseModel):
 class MarkRead(RequestModel):
     # None (or absent) marks every notice read.
     # An empty list is refused by the service (notification.ids_invalid).
-    ids: list[IdStr] | None = Field(default=None, max_length=1000, json_schema_extra={"minItems": 1})
+    ids: list[IdStr] | None = Field(
+        default=None, max_length=1000, json_schema_extra={"minItems": 1, "maxItems": 500}
+    )
 
 
 class MarkedRead(ResponseModel):

@@ -84,7 +84,8 @@ def text(high: int, *, low: int = 0, checked_by_service: bool = False) -> Any:
 
 def one_of(*values: str, default: Any = ...) -> Any:
     """One of a fixed list, refused by the service with its own code (e.g. case.category_unknown)."""
-    return Field(default, max_length=max(map(len, values)), json_schema_extra={"enum": list(values)})
+    # Any short text reaches the service, which names the refusal; the document lists the values.
+    return Field(default, max_length=100, json_schema_extra={"enum": list(values)})
 
 
 # A JSON true or false: not "yes", 1 or "on", which pydantic would otherwise read as true.

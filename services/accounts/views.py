@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
 from services.accounts import service
@@ -27,7 +27,7 @@ from services.errors import DomainError, NotFound, Unauthorized
 from services.events.serialize import event_to_dict
 from services.presence.runtime import PresenceRuntime
 from services.presence.service import HEARTBEAT_SECONDS
-from services.schemas_common import PathId, Seq, page_size
+from services.schemas_common import INT64_MAX, PathId, Seq, page_size
 
 router = APIRouter(tags=["accounts"])
 BACKLOG_PAGE = 500
@@ -123,7 +123,13 @@ def _backlog(c: Container, account_id: str, since: int) -> list[dict[str, Any]]:
 
 
 @router.websocket("/accounts/{account_id}/events/live")
-async def live_events(ws: WebSocket, account_id: str, since: int = 0, presence: bool = False) -> None:
+async def live_events(
+    ws: WebSocket,
+    account_id: str,
+    # Bounded like the page endpoint's: beyond 64 bits the database driver overflows.
+    since: Annotated[int, Query(le=INT64_MAX)] = 0,
+    presence: bool = False,
+) -> None:
     """Backlog after `since`, then every new event of the account as it commits.
 
     With `presence=true` the socket also carries `{"type": "presence"}` messages: who has the

@@ -6,12 +6,15 @@ driver and answered 500 (OverflowError); now validation refuses it with 422 befo
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
 
 from tests.security import world as w
 from tests.support import Service
@@ -171,3 +174,22 @@ def test_method_not_allowed_lists_every_method_of_the_resource(module_service: S
         r = c.request("PUT", "/claims")
     assert r.status_code == 405 and r.json()["code"] == "request.method_not_allowed"
     assert {m.strip() for m in r.headers["allow"].split(",")} >= {"GET", "POST"}
+
+
+def test_live_feed_refuses_a_sequence_number_beyond_64_bits(module_service: Service) -> None:
+    # The socket's `since` reached the same query as the page endpoint's: beyond 64 bits the
+    # SQLite driver overflowed. Now validation closes the socket (1008) before any query runs.
+    account, _ = _ids(module_service)
+    token = module_service.sign_in(w.ALEX)["access_token"]
+    url = module_service.ws_url(f"/accounts/{account}/events/live?since={2**64}")
+    headers = {"Authorization": f"Bearer {token}"}
+    with (
+        pytest.raises((InvalidStatus, ConnectionClosed)) as refused,
+        connect(url, additional_headers=headers, open_timeout=30) as ws,
+    ):
+        ws.recv(timeout=30)
+    if isinstance(refused.value, ConnectionClosed):
+        assert refused.value.rcvd is not None and refused.value.rcvd.code == 1008
+    # A valid since still opens the feed.
+    with connect(url.replace(str(2**64), "0"), additional_headers=headers, open_timeout=30) as ws:
+        assert json.loads(ws.recv(timeout=30))["type"] in {"event", "ready"}

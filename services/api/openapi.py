@@ -4,7 +4,7 @@ Error responses are generated per operation from what the route can raise, not l
   - a bearer-token dependency (services.api.deps.current_actor) -> 401, 403
   - any parameter or body -> 422 (validation; the bounds live in services.schemas_common)
   - a JSON body -> 400 (malformed), 413 (over the body limit)
-  - a path parameter -> 404 (no such resource, or not yours)
+  - an id in the path, query or body -> 404 (no such resource, or not yours)
   - the database (services.api.deps.container) -> 503 (restarting or unreachable)
 plus what the route declares it raises beyond those (`responses=raises(409, 402)`), which the
 domain's refusals decide (a conflict with the state, a declined card...). Every error is

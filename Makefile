@@ -12,11 +12,18 @@ run: setup
 	  echo "or QT_QPA_PLATFORM=offscreen make run (no visible window)."; exit 1; fi
 	$(BIN)/portal run
 
+# The suite runs in parallel (pytest-xdist), one file per worker at a time so a module's shared
+# service stays shared. PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= 3
+
 test: setup
 	@./scripts/ensure-postgres.sh
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q -p no:cacheprovider
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile --ignore=tests/journeys
+	# Journeys: the real app on its own Xvfb (xcb plugin), so a process of their own (one per worker).
+	$(BIN)/pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile tests/journeys
 
 setup: $(STAMP)
 	@./scripts/ensure-system-deps.sh

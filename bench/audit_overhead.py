@@ -43,8 +43,8 @@ from services.auth.models import User
 from services.clock import SystemClock
 from services.db.database import Database, make_engine
 from services.db.migrate import upgrade
-from services.idcards.keys import SigningKey
 from services.policies.models import Policy
+from services.signing import SigningKey
 
 CLOCK = SystemClock()
 # An agent: may open any account, so the access check in the function does real work.
@@ -266,7 +266,10 @@ def main() -> None:
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--export-events", type=int, default=10_000)
     args = parser.parse_args()
-    print(f"audit overhead: {args.writes} single-change transactions per variant")
+    print(
+        f"audit overhead: {args.writes} single-change transactions per variant, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f} (a shared machine makes absolute rates noisy)"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         if args.writes:
             write_bench("sqlite", Database(make_engine(f"sqlite:///{tmp}/w.sqlite3")), args.writes)

@@ -6,6 +6,8 @@
   demo auto policy in a real SQLite database: first (cold) run, then median and worst of N.
 - Showing the Documents page for an account holding 200 real PDFs: from asking the service for
   the list to the table painted (HTTP on loopback + JSON + item model + first paint), offscreen.
+- A same-run baseline: a plain reportlab document (built-in Helvetica, nothing embedded, 30
+  paragraphs and a 20-row table), so the ratios below compare across loaded machines.
 Targets from issue 4: a declarations page or ID card PDF in <= 200 ms; the Documents page for
 200 documents shown in <= 300 ms.
 """
@@ -29,6 +31,31 @@ PASSWORD = "portal-demo-2026"
 
 def _ms(values: list[float]) -> str:
     return f"median {statistics.median(values):7.1f} ms   worst {max(values):7.1f} ms"
+
+
+def baseline_pdf() -> None:
+    """What reportlab alone costs for a two-page document: the yardstick for the ratios."""
+    import io
+
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table
+
+    styles = getSampleStyleSheet()
+    story = [
+        Paragraph(f"Paragraph {i}: the quick brown fox jumps over the lazy dog.", styles["Normal"])
+        for i in range(30)
+    ]
+    story.append(Table([[f"row {i}", "Collision", "$1,000.00", "$300.00"] for i in range(20)]))
+    SimpleDocTemplate(io.BytesIO(), invariant=1).build(story)
+
+
+def timed(fn: object, runs: int) -> list[float]:
+    out = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()  # type: ignore[operator]
+        out.append((time.perf_counter() - started) * 1000)
+    return out
 
 
 def generation(container: object, runs: int) -> None:
@@ -66,17 +93,25 @@ def generation(container: object, runs: int) -> None:
             t0 = time.perf_counter()
             page_pdf(face, issued_at=now, time_zone=policy.time_zone)
             t1 = time.perf_counter()
-            wallet_pdf(face)
+            wallet_pdf(face, issued_at=now)
             t2 = time.perf_counter()
             page.append((t1 - t0) * 1000)
             wallet.append((t2 - t1) * 1000)
             both.append((t2 - t0) * 1000)
         stored = session.scalar(select(Document.size_bytes).where(Document.kind == "declarations"))
         _ = Actor
+    baseline_pdf()  # warm
+    base = statistics.median(timed(baseline_pdf, runs))
+    print(f"baseline: plain reportlab 2-page PDF   median {base:7.1f} ms")
     print(f"declarations page PDF   first {cold_decl:7.1f} ms   {_ms(decl)}   ({stored} bytes, 2 pages)")
     print(f"ID card printable page  {_ms(page)}")
     print(f"ID card wallet card     {_ms(wallet)}")
     print(f"ID card, both layouts   {_ms(both)}   (target <= 200 ms per PDF)")
+    ratio = {
+        k: statistics.median(v) / base
+        for k, v in (("declarations", decl), ("ID page", page), ("wallet", wallet))
+    }
+    print("ratio to baseline (median): " + ", ".join(f"{k} {r:.2f}" for k, r in ratio.items()))
 
 
 def fill_account(container: object, total: int) -> str:
@@ -175,6 +210,9 @@ def main() -> int:
     from services.config import ServiceSettings
     from ui.app import create_application
 
+    print(
+        f"machine load (1/5/15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs"
+    )
     with tempfile.TemporaryDirectory(prefix="portal-bench-docs-") as tmp:
         service = EmbeddedService(ServiceSettings(data_dir=Path(tmp)))
         url = service.start()
@@ -194,6 +232,7 @@ def main() -> int:
             print(f"Documents page, {rows} documents: list fetched + shown + painted   {_ms(totals)}")
             print(f"  of which model reset + filters                              {_ms(models)}")
             print("targets: PDF <= 200 ms; Documents page for 200 documents <= 300 ms")
+            print(f"machine load at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         finally:
             service.stop()
     return 0

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import multiprocessing
+import os
 import socket
 import statistics
 import sys
@@ -372,7 +373,8 @@ async def main() -> None:
     args = parser.parse_args()
     counts = [int(x) for x in args.subscribers.split(",")]
     print(
-        f"feed latency: {args.events} events, {SPACING_S * 1000:.0f} ms apart, commit -> subscriber decoded"
+        f"feed latency: {args.events} events, {SPACING_S * 1000:.0f} ms apart, commit -> subscriber decoded; "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
     )
     print(
         f"{'scenario':<28} {'subs':>4} {'samples':>8} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9}"

@@ -30,6 +30,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from portal_app.serving import new_secrets  # noqa: E402
 from services.bootstrap import build  # noqa: E402
 from services.clock import SystemClock  # noqa: E402
 from services.config import ServiceSettings  # noqa: E402
@@ -40,6 +41,7 @@ from tests.support import postgres_schema  # noqa: E402
 CUSTOMERS = ["alex.morgan@example.com", "jamie.morgan@example.com", "priya.shah@example.com"]
 AGENTS = ["agent@portal.example", "supervisor@portal.example", "admin@portal.example"]
 JWT_SECRET = "bench-load-" + "s" * 40
+SHARED_SECRETS = new_secrets()
 BASELINE_APP = """
 import sys, uvicorn
 from starlette.applications import Starlette
@@ -72,6 +74,7 @@ def wait_up(url: str) -> None:
 def serve(database_url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = dict(os.environ, PORTAL_DATABASE_URL=database_url, PORTAL_DATA_DIR=str(data_dir))
+    env.update(SHARED_SECRETS)  # `portal serve` refuses PostgreSQL without the shared keys
     env["PORTAL_JWT_SECRET"] = JWT_SECRET
     cmd = [sys.executable, "-m", "portal_app.cli", "serve", "--port", str(port), "--log-level", "warning"]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

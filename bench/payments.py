@@ -14,6 +14,7 @@ Figures are printed, never asserted.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -120,6 +121,7 @@ def run(url: str, folder: Path, ls: LocalStripe, n: int, workers: int) -> int:
 
     direct_rate, runner_rate = n / direct_s, len(ours) / runner_s
     print(f"database            {container.db.dialect}")
+    print(f"machine             {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     print(f"due installments    {n}   workers {workers}   jobs run {ran}")
     print(f"direct SDK          {direct_rate:8.1f} charges/s  ({direct_s:.2f} s for {n})")
     print(f"job runner          {runner_rate:8.1f} charges/s  ({runner_s:.2f} s for {len(ours)})")

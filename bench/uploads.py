@@ -1,6 +1,6 @@
 """Claim photo upload figures (prints; never asserts).
 
-    .venv/bin/python bench/uploads.py [--photos 4] [--mb 25] [--runs 3]
+    .venv/bin/python bench/uploads.py [--photos 4] [--mb 25] [--runs 3] [--s3]
 
 The service runs in a child process (the real app: uvicorn on loopback, SQLite, demo data), so
 its resident memory is its own. The bench process writes N JPEG photos of about `--mb` MB each,
@@ -10,6 +10,8 @@ then, in the same run:
   2. uploads: the same files at once through PortalClient.upload_claim_photo (streamed, chunked
      reads) to one claim; the service streams each to disk while hashing, checks it with Pillow,
      writes the display rendition and records it.
+With `--s3` the service keeps the photos in an S3 bucket (moto's S3 server, started here in its own
+process on loopback) instead of the data directory, as a deployment with PORTAL_BLOB_URL does.
 Figures: MB/s for both (total bytes / wall time until the last byte was stored, or the last
 201 came back), the ratio, and the service's RSS before and at its peak (sampled every 10 ms
 from /proc) while the uploads run.
@@ -25,6 +27,7 @@ import multiprocessing
 import os
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -44,12 +47,12 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def _serve(data_dir: str, ready: multiprocessing.Queue, stop: multiprocessing.Event) -> None:  # type: ignore[type-arg]
+def _serve(data_dir: str, blob_url: str, ready: multiprocessing.Queue, stop: multiprocessing.Event) -> None:  # type: ignore[type-arg]
     """Child process: the real service on loopback until told to stop."""
     from portal_app.embedded import EmbeddedService
     from services.config import ServiceSettings
 
-    service = EmbeddedService(ServiceSettings(data_dir=Path(data_dir)), seed_demo=True)
+    service = EmbeddedService(ServiceSettings(data_dir=Path(data_dir), blob_url=blob_url), seed_demo=True)
     ready.put(service.start())
     stop.wait()
     service.stop()
@@ -184,12 +187,48 @@ async def uploads(base_url: str, paths: list[Path], pid: int, runs: int) -> tupl
         await client.aclose()
 
 
+def start_s3() -> tuple[subprocess.Popen[bytes], str]:
+    """moto's S3 server in its own process on a free loopback port, with one bucket; the blob URL."""
+    import boto3
+
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench-secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        os.environ.setdefault(key, value)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            client.create_bucket(Bucket="portal-bench")
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise
+            time.sleep(0.2)
+    return proc, f"s3://portal-bench?endpoint={endpoint}&region=us-east-1"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=4)
     parser.add_argument("--mb", type=float, default=25.0)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--s3", action="store_true", help="keep photos in moto's S3 server, not the data dir")
     args = parser.parse_args(argv)
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"machine load (1/5/15 min): {load} on {os.cpu_count()} CPUs")
 
     with tempfile.TemporaryDirectory(prefix="portal-bench-uploads-") as tmp:
         folder = Path(tmp)
@@ -201,10 +240,12 @@ def main(argv: list[str] | None = None) -> int:
         total = sum(p.stat().st_size for p in photos)
         print(f"photos: {len(photos)} x ~{total / len(photos) / 1e6:.1f} MB = {total / 1e6:.1f} MB (JPEG)")
 
+        s3, blob_url = start_s3() if args.s3 else (None, "")
+        print(f"photos kept in: {'S3 (moto server on loopback)' if s3 else 'the data directory'}")
         ctx = multiprocessing.get_context("spawn")
         ready: multiprocessing.Queue = ctx.Queue()  # type: ignore[type-arg]
         stop = ctx.Event()
-        child = ctx.Process(target=_serve, args=(str(folder / "service"), ready, stop), daemon=True)
+        child = ctx.Process(target=_serve, args=(str(folder / "service"), blob_url, ready, stop), daemon=True)
         child.start()
         base_url = ready.get(timeout=300)
         assert child.pid is not None
@@ -215,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             stop.set()
             child.join(30)
+            if s3 is not None:
+                s3.terminate()
+                s3.wait(10)
 
     mb = total / 1e6
     raw = mb / statistics.median(raw_times)
@@ -225,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         f"claim uploads     : {up:8.1f} MB/s  ({len(photos)} at once, to the last 201; median of {args.runs})"
     )
     print(f"ratio             : {up / raw:8.2f} x raw   (target >= 0.5)")
+    print(f"machine load after: {' / '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(
         f"service RSS       : {memory[0].baseline:.0f} MB before, "
         f"{max(m.peak for m in memory):.0f} MB peak; growth {growth:.1f} MB at most (target <= 50)"

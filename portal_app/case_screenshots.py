@@ -2,6 +2,9 @@
 
     python -m portal_app.case_screenshots OUTDIR
 
+With a display (DISPLAY set) it draws on the real xcb platform; the staff window is shot for every
+role and every page at 1024x700 and 1366x850 (staff-<role>-<size>-<page>.png).
+
 Starts the embedded service on a temporary database with its clock set two weeks back, then
 lives through those two weeks over HTTP as customers, agents and a supervisor would (cases raised,
 acknowledged, answered, escalated when deadlines pass, resolved; a renters policy lapsing for
@@ -222,26 +225,6 @@ async def shoot(out: Path, url: str, data_dir: Path) -> None:
     await _until(lambda: panel.answer is not None and "charges" in panel.answer)
     await asyncio.sleep(0.3)
     _save(panel, out / "staff-evidence-charges.png")
-    # The same panel where agents meet it: beside the open account in the staff window.
-    from ui.staff.window import StaffWindow
-
-    me = await agent.me()
-    staff = StaffWindow(agent, me, data_dir=data_dir / "staff")
-    staff.resize(1440, 880)
-    staff.show()
-    tab = staff.open_account(shah_id, "Priya Shah")
-    await _until(lambda: tab.view.overview is not None)
-    assert tab.evidence is not None
-    tab.side_tabs.setCurrentWidget(tab.evidence)
-    tab.splitter.setSizes([760, 680])
-    tab.evidence.policy.setCurrentIndex(tab.evidence.policy.findData(renters.id))
-    tab.evidence.load_answer("cancellation")
-    await _until(lambda: tab.evidence is not None and tab.evidence.answer is not None)
-    await asyncio.sleep(0.6)
-    _save(staff, out / "staff-window-evidence.png")
-    await tab.aclose()
-    staff.close()
-    staff.deleteLater()
     await agent.aclose()
 
     # The supervisor's dashboard.
@@ -257,12 +240,18 @@ async def shoot(out: Path, url: str, data_dir: Path) -> None:
     dash.resize(*SIZE)
     await asyncio.sleep(0.3)
     _save(dash, out / "supervisor-dashboard-top.png")
-    dash.queue.timer.stop()
+    dash.queue.stop()
     await sup.aclose()
     for widget in (view, panel, dash):
         widget.close()
         widget.deleteLater()
     await asyncio.sleep(0.3)
+
+    # Every staff page for every staff role, at 1024x700 and 1366x850, in the staff window.
+    from ui.staff.screenshots import shoot_every_staff_page
+
+    morgan = await _account_of(url, ALEX)
+    await shoot_every_staff_page(url, out, data_dir / "staff", _save, morgan=morgan, shah=shah_id)
 
     pdf = panel.last_pack / "evidence.pdf" if panel.last_pack else None
     if pdf is not None and shutil.which("pdftoppm"):
@@ -271,8 +260,12 @@ async def shoot(out: Path, url: str, data_dir: Path) -> None:
 
 
 async def _shah_account(url: str) -> str:
-    with _client(url, PRIYA) as priya:
-        return str(priya.get("/me").json()["accounts"][0]["id"])
+    return await _account_of(url, PRIYA)
+
+
+async def _account_of(url: str, email: str) -> str:
+    with _client(url, email) as customer:
+        return str(customer.get("/me").json()["accounts"][0]["id"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -280,7 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m portal_app.case_screenshots OUTDIR", file=sys.stderr)
         return 2
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    # On a display (DISPLAY set, e.g. `xvfb-run` or a desktop) the real xcb platform draws the
+    # pictures, as people see them; without one, offscreen.
+    os.environ.setdefault("QT_QPA_PLATFORM", "xcb" if os.environ.get("DISPLAY") else "offscreen")
     out = Path(args[0]).resolve()
     out.mkdir(parents=True, exist_ok=True)
 

@@ -21,43 +21,182 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return ServiceSettings.load(**overrides)
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+def _refuse_without_shared_secrets(command: str, settings, args: argparse.Namespace) -> bool:  # type: ignore[no-untyped-def]
+    """True (and a message on stderr) when PostgreSQL is configured without the shared secrets."""
+    from portal_app.serving import refusal_message, shared_secret_problems
 
-    from services.api.app import create_app
-    from services.bootstrap import build
-    from services.runtime import prepare
+    if settings.is_sqlite or args.single_instance:
+        return False
+    problems = shared_secret_problems(settings.jwt_secret)
+    if problems:
+        print(refusal_message(command, problems), file=sys.stderr)
+    return bool(problems)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import os
+
+    from portal_app.serving import SERVE_URL_ENV, prepare_multiprocess_metrics, serve_workers
 
     settings = _settings(args)
+    if _refuse_without_shared_secrets("serve", settings, args):
+        return 2
+    if args.workers < 1:
+        print("portal serve: --workers must be 1 or more", file=sys.stderr)
+        return 2
+    if args.workers > 1:
+        if settings.is_sqlite:
+            print(
+                "portal serve: --workers > 1 needs PostgreSQL (PORTAL_DATABASE_URL=postgresql+psycopg://...):"
+                " the embedded SQLite database takes one writer process and its live feed does not"
+                " cross processes. Run one worker, or move the data with `portal db copy --to URL`.",
+                file=sys.stderr,
+            )
+            return 2
+        # Before anything imports prometheus_client: the workers share their metrics through files.
+        prepare_multiprocess_metrics()
     if not settings.jwt_secret:
         print(
             "note: PORTAL_JWT_SECRET is not set; access tokens are signed with a per-process key "
             "(set it when running more than one instance)",
             file=sys.stderr,
         )
+
+    import uvicorn
+
+    from services.api.app import create_app
+    from services.bootstrap import build
+    from services.runtime import prepare
+
     container = build(settings)
     prepare(container, seed=args.seed_demo)
+    base_url = f"http://{args.host}:{args.port}"
+    log_config = None if _log_format == "json" else uvicorn.config.LOGGING_CONFIG
+    if args.workers > 1:
+        container.db.dispose()
+        # Workers read their settings from the environment: pass on what came from the command line.
+        os.environ.update(
+            {"PORTAL_DATABASE_URL": settings.database_url, "PORTAL_DATA_DIR": str(settings.data_dir)}
+        )
+        os.environ[SERVE_URL_ENV] = base_url
+        os.environ["PORTAL_LOG_LEVEL"] = args.log_level
+        return serve_workers(
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+            log_config=log_config,
+        )
     # With no Stripe key, localstripe (started on first use) posts its webhooks here.
-    container.extras["payments"].on_serving(f"http://{args.host}:{args.port}")  # type: ignore[attr-defined]
+    container.extras["payments"].on_serving(base_url)  # type: ignore[attr-defined]
     uvicorn.run(
         create_app(container),
         host=args.host,
         port=args.port,
         log_level=args.log_level,
+        log_config=log_config,
         ws="websockets-sansio",
+        # The service process owns its loop: httptools parses HTTP in C and uvloop runs the loop
+        # (uvicorn[standard], see docs/PERFORMANCE.md). "auto" picks them wherever they install
+        # (uvloop does not exist on Windows). The embedded default keeps plain asyncio.
+        http="auto",
+        loop="auto",
     )
     return 0
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from services.db.database import make_engine
-    from services.db.migrate import current_revisions, upgrade
+    from services.db.migrate import current_revisions
+    from services.runtime import migrate
 
     settings = _settings(args)
     engine = make_engine(settings.database_url)
-    upgrade(engine)
+    migrate(engine)
     print(f"database at revision {', '.join(current_revisions(engine))}")
     return 0
+
+
+def cmd_db_copy(args: argparse.Namespace) -> int:
+    """Copy the embedded database (and its blobs) into an empty PostgreSQL database and object store."""
+    import time
+
+    from sqlalchemy import select
+
+    from services.audit.checkpoints import verify_checkpoints
+    from services.audit.models import AuditChainHead
+    from services.audit.service import verify_chains
+    from services.blobs import open_blob_store
+    from services.db.copy import CopyRefused, copy_database
+    from services.db.database import Database, make_engine
+    from services.db.migrate import upgrade
+
+    settings = _settings(args)
+    target_url = args.to
+    if not target_url.startswith("postgresql"):
+        print("portal db copy: --to must be a PostgreSQL URL (postgresql+psycopg://...)", file=sys.stderr)
+        return 2
+    source = make_engine(settings.database_url)
+    target = make_engine(target_url)
+    source_blobs = target_blobs = None
+    if args.blobs:
+        source_blobs = open_blob_store(settings.blob_url, settings.data_dir)
+        target_blobs = open_blob_store(args.blobs, settings.data_dir)
+    started = time.perf_counter()
+    try:
+        from services.db.copy import non_empty_tables
+
+        # Refuse before migrating anything: the target must be a new, empty database.
+        busy = non_empty_tables(target)
+        if busy:
+            raise CopyRefused(
+                f"the target database is not empty (rows in {', '.join(sorted(busy)[:8])}); "
+                "copy only into a new, empty database"
+            )
+        upgrade(source)
+        upgrade(target)
+        print(
+            f"copying {source.url.render_as_string(hide_password=True)} -> "
+            f"{target.url.render_as_string(hide_password=True)}"
+        )
+        report = copy_database(
+            source, target, source_blobs=source_blobs, target_blobs=target_blobs, progress=print
+        )
+    except CopyRefused as exc:
+        print(f"portal db copy: refused: {exc}", file=sys.stderr)
+        return 2
+    print(f"{'table':<34} {'source':>9} {'target':>9}")
+    for t in (*report.tables, *report.blobs):
+        print(f"{t.name:<34} {t.source:>9} {t.target:>9}{'' if t.matches else '  MISMATCH'}")
+    print(f"{report.rows} rows copied in {report.seconds:.1f} s")
+    if not args.blobs:
+        print(
+            f"note: blobs were not copied; point the target's PORTAL_BLOB_URL at file://{settings.data_dir}"
+            " or run again with --blobs URL"
+        )
+    # The audit trail on the target: every chain recomputed, heads and checkpoints as in the source.
+    source_db, target_db = Database(source), Database(target)
+    with source_db.read() as s, target_db.read() as t:
+        heads = [
+            sorted((h.chain_key, h.length, h.last_hash) for h in x.scalars(select(AuditChainHead)))
+            for x in (s, t)
+        ]
+        chains = verify_chains(t)
+        seals = verify_checkpoints(t, trusted_key_ids=None)
+    problems = [*chains.problems, *seals.problems]
+    same_heads = heads[0] == heads[1]
+    print(
+        f"audit on the target: {chains.events} events in {chains.chains} chains "
+        f"{'verified' if not chains.problems else 'BROKEN'}; chain heads "
+        f"{'identical to the source' if same_heads else 'DIFFER from the source'}; "
+        f"{seals.checkpoints} checkpoint(s) {'verify' if not seals.problems else 'FAIL'}"
+    )
+    for problem in problems:
+        print(f"BROKEN: {problem.describe()}")
+    print(f"done in {time.perf_counter() - started:.1f} s")
+    source.dispose()
+    target.dispose()
+    return 0 if not report.mismatched and not problems and same_heads else 1
 
 
 def demo_sign_ins_json() -> list[dict[str, str]]:
@@ -223,12 +362,17 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     import threading
 
     from services.bootstrap import build
-    from services.db.migrate import upgrade
     from services.jobs.kinds import build_registry
     from services.jobs.runner import JobRunner
+    from services.runtime import migrate
 
-    container = build(_settings(args))
-    upgrade(container.db.engine)
+    settings = _settings(args)
+    if _refuse_without_shared_secrets("jobs", settings, args):
+        return 2
+    container = build(settings)
+    migrate(container.db.engine)
+    if args.metrics_port is not None:
+        _serve_runner_metrics(container, args.metrics_host, args.metrics_port)
     runner = JobRunner(
         container.db,
         container.clock,
@@ -251,6 +395,46 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         if payments is not None:
             payments.close()  # type: ignore[attr-defined]
         container.db.dispose()
+
+
+def _serve_runner_metrics(container, host: str, port: int) -> None:  # type: ignore[no-untyped-def]
+    """The runner's own /metrics (its charges and deliveries, and the queue) on a small HTTP server."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    metrics = container.extras["metrics"]
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path.split("?")[0] not in ("/metrics", "/"):
+                self.send_error(404)
+                return
+            body, content_type = metrics.render()
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:  # scrapes are not worth a log line each
+            pass
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    threading.Thread(target=server.serve_forever, name="portal-jobs-metrics", daemon=True).start()
+    url = f"http://{host}:{server.server_address[1]}/metrics"
+    # Through logging, so PORTAL_LOG_FORMAT=json keeps every line JSON.
+    announce = logging.getLogger("portal.jobs")
+    announce.setLevel(logging.INFO)
+    announce.info("job runner metrics at %s", url)
+
+
+def cmd_secrets_new(args: argparse.Namespace) -> int:
+    """Print a fresh set of the secrets every instance shares, as environment assignments."""
+    from portal_app.serving import new_secrets
+
+    for name, value in new_secrets().items():
+        print(f"{name}={value}")
+    return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -278,12 +462,23 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--data-dir", help="where the embedded default keeps its files")
 
+    def single_instance_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--single-instance",
+            action="store_true",
+            help="on PostgreSQL, start without the shared secrets (the only process on the database)",
+        )
+
     p = sub.add_parser("serve", help="run the service (HTTP + WebSocket)")
     db_options(p)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--seed-demo", action="store_true", help="seed the demo world when the database is empty")
     p.add_argument("--log-level", default="info")
+    p.add_argument(
+        "--workers", type=int, default=1, help="worker processes on one port (more than 1 needs PostgreSQL)"
+    )
+    single_instance_option(p)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("db", help="database maintenance")
@@ -291,6 +486,13 @@ def build_parser() -> argparse.ArgumentParser:
     up = dbsub.add_parser("upgrade", help="apply migrations (alembic)")
     db_options(up)
     up.set_defaults(func=cmd_db_upgrade)
+    cp = dbsub.add_parser(
+        "copy", help="copy the embedded database (and its blobs) into an empty PostgreSQL database"
+    )
+    db_options(cp)
+    cp.add_argument("--to", required=True, help="the target: postgresql+psycopg://user@host/db (empty)")
+    cp.add_argument("--blobs", help="the target blob store: s3://bucket?endpoint=... or file:///path")
+    cp.set_defaults(func=cmd_db_copy)
 
     p = sub.add_parser("demo-seed", help="create the demo world (idempotent)")
     db_options(p)
@@ -331,7 +533,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--lease", type=float, default=120.0, help="seconds before a dead runner's job is taken over"
     )
     p.add_argument("--workers", type=int, default=4, help="jobs run at once (default 4)")
+    p.add_argument("--metrics-port", type=int, help="serve this runner's Prometheus metrics on this port")
+    p.add_argument("--metrics-host", default="127.0.0.1", help="--metrics-port address")
+    single_instance_option(p)
     p.set_defaults(func=cmd_jobs)
+
+    p = sub.add_parser("secrets", help="the secrets every instance of a deployment shares")
+    ssub = p.add_subparsers(dest="secrets_command", required=True)
+    sn = ssub.add_parser("new", help="print a fresh JWT secret and both signing keys")
+    sn.set_defaults(func=cmd_secrets_new)
 
     p = sub.add_parser("run", help="start the desktop app (embedded service unless --server)")
     p.add_argument("--server", help="URL of a running Portal service")
@@ -340,8 +550,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_log_format = "text"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    global _log_format
+    from services.observability.logs import configure_logging, log_format
+
+    try:
+        _log_format = log_format()
+    except ValueError as exc:
+        print(f"portal: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(logging.WARNING, _log_format)
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

@@ -61,6 +61,8 @@ class EmbeddedService:
             access_log=False,
             lifespan="on",
             ws="websockets-sansio",
+            # Never uvloop here: this loop lives in the desktop app's process beside qasync's.
+            loop="asyncio",
             timeout_graceful_shutdown=3,
         )
         self._server = uvicorn.Server(config)

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.audit.checkpoints import load_audit_key
+from services.auth.oidc import OidcProvider
 from services.auth.service import AuthContext
-from services.auth.tokens import AccessTokens
+from services.auth.tokens import AccessTokens, SignInCache
+from services.blobs import BlobStore, open_blob_store
 from services.cases.service import CaseContext, CaseRules
 from services.claims.photos import PhotoStore
 from services.claims.sla import parse_holidays
@@ -18,13 +20,14 @@ from services.config import ServiceSettings
 from services.db.database import Database, make_engine
 from services.events.dispatcher import FeedDispatcher, PostgresWakeListener
 from services.events.hub import FeedHub
-from services.idcards.keys import load_signing_key
 from services.notifications import rules as notification_rules
 from services.notifications.runtime import NotificationsRuntime
+from services.observability.metrics import Metrics
 from services.payments.runtime import PaymentsRuntime
 from services.presence.runtime import PresenceRuntime
 from services.presence.service import PRESENCE_CHANNEL
 from services.search.service import install_index_maintenance
+from services.signing import load_signing_key
 
 
 @dataclass
@@ -64,8 +67,18 @@ class Container:
             await asyncio.to_thread(payments.close)  # type: ignore[attr-defined]
         if self.pg_listener is not None:
             await self.pg_listener.stop()
+        oidc = self.extras.get("oidc")
+        if oidc is not None:
+            oidc.close()  # type: ignore[attr-defined]
         self.hub.close_all()
         await self.dispatcher.stop()
+
+
+def blob_store(container: Container) -> BlobStore:
+    """The container's blob store (readiness checks call its `ping()`)."""
+    store = container.extras["blobs"]
+    assert isinstance(store, BlobStore)
+    return store
 
 
 def libpq_conninfo(url: str) -> str:
@@ -80,17 +93,25 @@ def build(settings: ServiceSettings | None = None, *, clock: Clock | None = None
     db = Database(make_engine(settings.database_url))
     secret = settings.jwt_secret or secrets.token_urlsafe(48)
     auth = AuthContext(
-        clock=clock, settings=settings, tokens=AccessTokens(secret, settings.access_token_ttl_seconds, clock)
+        clock=clock,
+        settings=settings,
+        tokens=AccessTokens(secret, settings.access_token_ttl_seconds, clock),
+        # A revoked sign-in is remembered for as long as its access tokens can live.
+        sign_ins=SignInCache(revoked_for_seconds=settings.access_token_ttl_seconds + 60),
     )
     hub = FeedHub()
     dispatcher = FeedDispatcher(db, hub, poll_seconds=settings.feed_poll_seconds)
     db.on_audit_commit(dispatcher.wake_threadsafe)
     listener = None
     extras: dict[str, object] = {}
-    # Claim photos: content-addressed files under the data dir; their upload route streams
+    # Blobs (claim photos, renditions, case attachments): the data dir or PORTAL_BLOB_URL's store.
+    blobs = open_blob_store(settings.blob_url, Path(settings.data_dir))
+    extras["blobs"] = blobs
+    # Claim photos: content-addressed blobs, received in the data dir; their upload route streams
     # bodies far above max_body_bytes and enforces its own per-photo limit.
     extras["claim_photos"] = PhotoStore(
         Path(settings.data_dir) / "claim-photos",
+        blobs,
         max_bytes=settings.claim_photo_max_bytes,
         max_pixels=settings.claim_photo_max_pixels,
     )
@@ -103,23 +124,33 @@ def build(settings: ServiceSettings | None = None, *, clock: Clock | None = None
         rules=CaseRules(
             holidays=parse_holidays(settings.case_holidays or settings.claim_holidays),
             final_weeks=settings.case_final_response_weeks,
-        )
+        ),
+        blobs=blobs,
     )
     # Payments: the Stripe gateway (or localstripe when no key is set) starts on first use.
     extras["payments"] = PaymentsRuntime(settings, clock, db)
     # Notifications: notices are queued by an audit hook in the causing transaction.
     extras["notifications"] = NotificationsRuntime(settings, clock, db)
     db.add_audit_hook(notification_rules.on_audit_event)
+    # Prometheus metrics; charge and delivery outcomes are counted from their audit events.
+    metrics = Metrics(db, clock)
+    extras["metrics"] = metrics
+    db.add_audit_hook(metrics.on_audit_event)
     # Presence (who has an account open) rides the same feed; search terms follow every flush.
     presence = PresenceRuntime(db, hub, clock)
     extras["presence"] = presence
-    install_index_maintenance()
+    install_index_maintenance(db)
+    if settings.oidc_enabled:
+        # Single sign-on: discovery and keys are fetched (and cached) on first use, not here.
+        extras["oidc"] = OidcProvider(settings, clock, state_secret=secret)
     if db.dialect == "postgresql":
         listener = PostgresWakeListener(
             libpq_conninfo(settings.database_url),
             dispatcher,
             extra_channels={PRESENCE_CHANNEL: presence.on_notify},
         )
+        # Other instances can revoke sign-ins here: the token check asks the database each time.
+        auth.sign_ins.trusted = lambda: False
     return Container(
         settings=settings,
         clock=clock,

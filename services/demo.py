@@ -187,6 +187,22 @@ def seed_demo(session: Session, clock: Clock) -> bool:
         "11211",
         primary=True,
     )
+    # Priya's partner: a co-holder without a sign-in (so no notices go to her), with a name and
+    # an address written the way people write them. Every document, the app, the emails and the
+    # evidence pack must show each character as typed.
+    _holder(
+        session,
+        system,
+        clock,
+        shah,
+        None,
+        "Zoë Ångström-Núñez",
+        "zoe.angstrom@example.com",
+        "+1 337 555 0163",
+        date(1990, 6, 21),
+        "12 Rue de l'Église, St. Martinville, LA",
+        "70582",
+    )
     renters = _policy(
         session,
         system,

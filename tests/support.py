@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 from collections.abc import Iterator
@@ -45,6 +46,15 @@ def postgres_schema() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {name} CASCADE")
+
+
+@functools.cache
+def shared_secrets() -> dict[str, str]:
+    """PORTAL_JWT_SECRET and both signing keys, fresh for this test run and the same for every
+    process it starts: `portal serve` and `portal jobs` refuse PostgreSQL without them."""
+    from portal_app.serving import new_secrets
+
+    return new_secrets()
 
 
 @dataclass

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import qasync
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -34,6 +34,7 @@ from portal_app.client import (
     ServiceUnreachable,
 )
 from ui import theme
+from ui.formatting import account_zone
 from ui.pages.activity import ActivityPage
 from ui.pages.cases import CasesPage
 from ui.pages.claims import ClaimsPage
@@ -43,6 +44,7 @@ from ui.pages.idcards import IdCardsPage
 from ui.pages.overview import OverviewPage
 from ui.pages.payments import PaymentsPage
 from ui.pages.policies import PoliciesPage
+from ui.tasks import TaskScope, owned
 from ui.widgets import label
 
 # (key, label, icon) in navigation order; Ctrl+1..9 follow this order.
@@ -57,6 +59,11 @@ PAGES = [
     ("activity", "Activity", "activity"),
     ("help", "Help", "help"),
 ]
+
+# Below COMPACT_BELOW px (the account beside the staff side panel on a small screen) the
+# navigation shows icons only, with the names in tooltips, so the page keeps the width.
+NAV_WIDE, NAV_COMPACT, COMPACT_BELOW = 228, 60, 1000
+SHORT_BELOW = 560
 
 # Events that only record someone looking or signing in do not change what the pages show.
 _NO_RELOAD_PREFIXES = (
@@ -92,9 +99,12 @@ class AccountView(QWidget):
         *,
         first_name: str = "",
         data_dir: Path | None = None,
+        for_staff: bool = False,
         parent: QWidget | None = None,
     ) -> None:
+        """`for_staff`: shown in the staff console, about a customer's account, so worded as such."""
         super().__init__(parent)
+        self.for_staff = for_staff
         self.client = client
         self.account_id = account_id
         self.first_name = first_name
@@ -103,6 +113,8 @@ class AccountView(QWidget):
         self._feed_task: asyncio.Task[None] | None = None
         self._pending: list[AuditEvent] = []
         self._busy = 0
+        # Reloads in flight end with the view (stop()): a late answer has no widgets to fill.
+        self.tasks = TaskScope()
         self.setObjectName("AccountView")
 
         root = QHBoxLayout(self)
@@ -111,17 +123,20 @@ class AccountView(QWidget):
 
         nav_panel = QFrame()
         nav_panel.setObjectName("NavPanel")
-        nav_panel.setFixedWidth(228)
+        nav_panel.setFixedWidth(NAV_WIDE)
+        self.nav_panel = nav_panel
+        self.nav_compact = False
         nav_box = QVBoxLayout(nav_panel)
         nav_box.setContentsMargins(0, 0, 0, 0)
         nav_box.setSpacing(0)
-        nav_box.addWidget(label("MY ACCOUNT", name="NavCaption"))
+        self.nav_caption = label("CUSTOMER'S ACCOUNT" if for_staff else "MY ACCOUNT", name="NavCaption")
+        nav_box.addWidget(self.nav_caption)
         self.nav = QListWidget()
         self.nav.setObjectName("NavList")
         self.nav.setAccessibleName("Account sections")
         self.nav.setIconSize(QSize(20, 20))
         self.nav.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.nav.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.nav.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         for i, (key, text, icon_name) in enumerate(PAGES):
             item = QListWidgetItem(theme.icon(icon_name, theme.NAV_TEXT, selected_color="#FFFFFF"), text)
             item.setData(Qt.ItemDataRole.UserRole, key)
@@ -143,7 +158,7 @@ class AccountView(QWidget):
         self.progress.setVisible(False)
         right.addWidget(self.progress)
 
-        self.overview_page = OverviewPage()
+        self.overview_page = OverviewPage(for_staff=for_staff)
         self.policies_page = PoliciesPage(client, account_id)
         self.documents_page = DocumentsPage(client, account_id)
         # The last cards are kept under the data dir so they still show offline.
@@ -191,6 +206,27 @@ class AccountView(QWidget):
 
     # --- navigation ------------------------------------------------------------------------
 
+    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt's name
+        super().resizeEvent(event)
+        self.set_compact_nav(event.size().width() < COMPACT_BELOW)
+        # Short (the staff console's banners on a 700 px screen): every section keeps its place
+        # in the navigation, the caption and footer step aside.
+        short = event.size().height() < SHORT_BELOW
+        self.nav_caption.setVisible(not short and not self.nav_compact)
+        self.nav_footer.setVisible(not short and not self.nav_compact)
+
+    def set_compact_nav(self, compact: bool) -> None:
+        """Icons only (names in tooltips and for screen readers) or icons with names."""
+        if compact == self.nav_compact:
+            return
+        self.nav_compact = compact
+        self.nav_panel.setFixedWidth(NAV_COMPACT if compact else NAV_WIDE)
+        self.nav_caption.setVisible(not compact)
+        self.nav_footer.setVisible(not compact)
+        for i in range(self.nav.count()):
+            item = self.nav.item(i)
+            item.setText("" if compact else PAGES[i][1])
+
     def show_policy_documents(self, policy_id: str) -> None:
         """Open the Documents page filtered to one policy (from the policy detail)."""
         self.documents_page.filter_policy(policy_id)
@@ -216,8 +252,10 @@ class AccountView(QWidget):
         self.claims_page.shutdown()  # uploads stop; the journal offers Retry next time
         self.documents_page.shutdown()
         self.idcards_page.shutdown()
+        self.payments_page.shutdown()
         self._flush_timer.stop()
         self._reload_timer.stop()
+        self.tasks.cancel()
         if self._feed_task is not None:
             self._feed_task.cancel()
             self._feed_task = None
@@ -238,6 +276,7 @@ class AccountView(QWidget):
         self.busyChanged.emit(self._busy > 0)
 
     @qasync.asyncSlot()
+    @owned
     async def reload(self) -> None:
         """Fetch the overview and hand it to every page."""
         self._set_busy(+1)
@@ -263,6 +302,7 @@ class AccountView(QWidget):
         ):
             page.show_overview(overview)
         self.nav_footer.setText(overview.name)
+        self.activity_page.set_zone(account_zone(p.time_zone for p in overview.policies))
         self.overviewLoaded.emit(overview)
 
     async def _run_feed(self) -> None:

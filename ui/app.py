@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import functools
 import importlib
+import logging
 import sys
 import threading
 from collections.abc import Callable
@@ -18,20 +19,21 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-import qasync
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication, QLabel, QProgressBar, QVBoxLayout, QWidget
 
-from portal_app.client import ApiError, Me, PortalClient, PortalError, ServiceUnreachable
+from portal_app.client import ApiError, Me, OidcConfig, PortalClient, PortalError, ServiceUnreachable
 from portal_app.session import SessionStore, StoredSession, server_key_for
 from portal_app.settings import AppSettings
 from ui import theme
+from ui.event_loop import run_app
 from ui.main_window import MainWindow
 from ui.qt_compat import collect_garbage_on_gui_thread, guard_singleton_refcounts
 from ui.sign_in import SignInWindow
 from ui.widgets import label
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class OpeningWindow(QWidget):
@@ -90,9 +92,13 @@ class PortalApp(QObject):
         self._keyring_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="portal-keyring")
         self._closed = asyncio.Event()
         self._tasks: set[asyncio.Future[Any]] = set()
+        # Tasks that run the controller itself (run_until_closed): never a page's to cancel.
+        self._own_tasks: set[asyncio.Future[Any]] = set()
         self._shut_down = False
         self.sign_out_task: asyncio.Future[Any] | None = None
         self._ending_session = False
+        self.sso_config: OidcConfig | None = None
+        self._sso_session = False  # this run's session came through the identity provider
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -199,8 +205,12 @@ class PortalApp(QObject):
         window = self.sign_in_window
         if window is None:
             window = SignInWindow(
-                self._sign_in, demo_hint=not self.server_url, server_label=self.server_url or ""
+                self._sign_in,
+                demo_hint=not self.server_url,
+                server_label=self.server_url or "",
+                on_sso=self._sign_in_sso,
             )
+            self._spawn(self._offer_sso(window))
             window.closed.connect(self._closed.set)
             window.shown.connect(self.signInShown)
             self.sign_in_window = window
@@ -233,7 +243,37 @@ class PortalApp(QObject):
             window.set_busy_text("Signing in…")
         client = self._new_client(url)
         pair = await client.sign_in(email, password)
+        self._sso_session = False
         await self._keyring(self.store.save, pair.refresh_token, email, keep_signed_in=keep)
+        self._open_main(client, pair.user)
+
+    async def _offer_sso(self, window: SignInWindow) -> None:
+        """Show "Sign in with <insurer>" once the service says it offers single sign-on."""
+        try:
+            url = await self.service_url()
+            self.sso_config = await self._new_client(url).oidc_config()
+        except (PortalError, RuntimeError, TimeoutError, OSError):
+            return  # no SSO button; the password form reports the service's trouble itself
+        window.set_sso(self.sso_config.provider_name if self.sso_config.enabled else None)
+
+    async def _sign_in_sso(self, keep: bool) -> None:
+        """Handler behind "Sign in with <insurer>": the system browser, then the portal session."""
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
+        from portal_app.oidc import sign_in_with_provider
+
+        url = await self.service_url()
+        client = self._new_client(url)
+        config = self.sso_config or await client.oidc_config()
+        pair = await sign_in_with_provider(
+            client,
+            lambda link: QDesktopServices.openUrl(QUrl(link)),
+            provider_name=config.provider_name or "your insurer",
+            port=config.loopback_port,
+        )
+        self._sso_session = True
+        await self._keyring(self.store.save, pair.refresh_token, pair.user.email, keep_signed_in=keep)
         self._open_main(client, pair.user)
 
     def _open_main(self, client: PortalClient, me: Me) -> None:
@@ -268,13 +308,37 @@ class PortalApp(QObject):
         return self.sign_out_task
 
     async def _sign_out(self) -> None:
-        """Forget the session here first (keyring, memory), then tell the service."""
+        """Forget the session here first (keyring, memory), then tell the service.
+
+        Whatever fails on the way (the keyring, a page that will not close, the service being
+        unreachable), the person ends up at the sign-in window: signing out never ends the app.
+        """
         email = self.client.user.email if self.client and self.client.user else None
-        await self._keyring(self.store.clear)
-        self.show_sign_in(prefill=email)
-        await self._close_main()
+        problem: BaseException | None = None
+        try:
+            await self._keyring(self.store.clear)
+        except Exception as exc:  # a keyring that refuses must not keep the account open
+            log.warning("Sign-out: could not clear the kept session: %s", exc)
+            problem = exc
+        window = self.show_sign_in(prefill=email)
+        try:
+            await self._close_main()
+        except Exception:
+            log.exception("Sign-out: closing the account window failed")
         if self.client is not None:
-            await self.client.sign_out()
+            try:
+                # Also after a restart (session from the keyring): the service knows an SSO session.
+                if self._sso_session or (self.sso_config and self.sso_config.enabled):
+                    self._sso_session = False
+                    end_session = await self.client.oidc_sign_out()
+                    window.offer_provider_sign_out(end_session)
+                else:
+                    await self.client.sign_out()
+            except (PortalError, OSError, TimeoutError) as exc:
+                # Signed out here already; the service lets the token expire on its own.
+                log.warning("Sign-out: the service was not told: %s", exc)
+        if problem is not None:
+            window.show_error(problem)
 
     async def _close_main(self) -> None:
         window, self.main_window = self.main_window, None
@@ -290,10 +354,15 @@ class PortalApp(QObject):
 
         Once their window is gone or the service stops, a page coroutine resumed later would
         report a closed connection or touch deleted widgets. The controller's own tasks
-        (start-up, sign-out, the embedded service) are left alone.
+        (start-up, sign-out, the embedded service, and the task running the app itself: cancel
+        that one and the whole app ends) are left alone.
         """
         current = asyncio.current_task()
-        pages = [t for t in asyncio.all_tasks() if t is not current and t not in self._tasks and not t.done()]
+        pages = [
+            t
+            for t in asyncio.all_tasks()
+            if t is not current and t not in self._tasks and t not in self._own_tasks and not t.done()
+        ]
         for task in pages:
             task.cancel()
         if pages:
@@ -318,6 +387,20 @@ class PortalApp(QObject):
 
     async def wait_closed(self) -> None:
         await self._closed.wait()
+
+    async def run_until_closed(self) -> int:
+        """What `portal run` runs: start, wait until the person closes the app, shut down."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._own_tasks.add(task)
+        try:
+            self.start()
+            await self.wait_closed()
+            await self.shutdown()
+        finally:
+            if task is not None:
+                self._own_tasks.discard(task)
+        return 0
 
     async def shutdown(self) -> None:
         """Close windows and connections, then stop the embedded service (idempotent)."""
@@ -382,15 +465,13 @@ def run(
         # Begin importing the service layer (FastAPI, SQLAlchemy: the bulk of a cold start)
         # while Qt starts; the embedded start-up later finds the modules already loaded.
         threading.Thread(target=importlib.import_module, args=("portal_app.embedded",), daemon=True).start()
-    create_application()
+
+    app = create_application()
 
     async def main() -> int:
         controller = PortalApp(server_url, data_dir)
         if configure is not None:
             configure(controller)
-        controller.start()
-        await controller.wait_closed()
-        await controller.shutdown()
-        return 0
+        return await controller.run_until_closed()
 
-    return qasync.run(main())
+    return run_app(main(), app)

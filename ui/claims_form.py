@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,6 @@ import qasync
 from PySide6.QtCore import QDateTime, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QDateTimeEdit,
     QFrame,
     QGridLayout,
@@ -26,30 +26,23 @@ from PySide6.QtWidgets import (
 
 from portal_app.client import AccountOverview, ApiError, PolicySummary, PortalClient, PortalError
 from ui import claims_wording as words
-from ui import theme, wording
+from ui import error_wording, theme, wording
 from ui.claims_state import DraftStore
 from ui.claims_uploads import DropArea, Thumb
-from ui.widgets import Banner, Card, clear_layout, label
+from ui.tasks import TaskScope
+from ui.widgets import Banner, Card, ComboBox, clear_layout, label
 
-# Inputs the global theme does not style yet, matched to its QLineEdit look. Scoped to the claims
-# screens so no other page changes under its owner's feet.
+# Multi-line fields and the invalid state, matched to the theme's QLineEdit look (drop-downs and
+# date fields are styled by the theme itself: resources/theme/portal.qss).
 FORM_QSS = """
-QComboBox, QDateTimeEdit, QPlainTextEdit {
+QPlainTextEdit {
     font-size: 14px; border: 1px solid #C5CFDC; border-radius: 7px; background: #FFFFFF;
-    selection-background-color: #2F6FD0;
+    selection-background-color: #2F6FD0; padding: 6px 8px;
 }
-QComboBox, QDateTimeEdit { padding: 8px 11px; min-height: 20px; }
-QPlainTextEdit { padding: 6px 8px; }
-QComboBox:focus, QDateTimeEdit:focus, QPlainTextEdit:focus { border: 2px solid #2F6FD0; }
+QPlainTextEdit:focus { border: 2px solid #2F6FD0; }
 QComboBox[invalid="true"], QDateTimeEdit[invalid="true"], QPlainTextEdit[invalid="true"] {
     border: 2px solid #C0392B;
 }
-QComboBox::drop-down, QDateTimeEdit::drop-down { border: none; width: 30px; }
-QComboBox::down-arrow, QDateTimeEdit::down-arrow {
-    image: url(@ICONS@/chevron-down.svg); width: 16px; height: 16px;
-}
-QComboBox QAbstractItemView { border: 1px solid #C5CFDC; background: #FFFFFF; font-size: 14px;
-    selection-background-color: #E6EFFB; selection-color: #12233D; }
 """
 
 FORM_QSS = FORM_QSS.replace("@ICONS@", theme.ICONS_DIR.as_posix())
@@ -81,6 +74,35 @@ def _set_invalid(widget: QWidget, on: bool) -> None:
     theme.repolish(widget)
 
 
+# The photo formats the service accepts (claim.photo_type_not_allowed), by their first bytes.
+HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"avif")
+
+
+def photo_kind(head: bytes) -> str | None:
+    """'jpeg', 'png', 'webp' or 'heic' from a file's first 16 bytes; None for anything else."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS:
+        return "heic"
+    return None
+
+
+def _photo_kinds(paths: list[Path]) -> list[str | None]:
+    """Runs in a worker thread: the kind of each file, or 'missing'."""
+    kinds: list[str | None] = []
+    for path in paths:
+        try:
+            with path.open("rb") as f:
+                kinds.append(photo_kind(f.read(16)))
+        except OSError:
+            kinds.append("missing")
+    return kinds
+
+
 class ClaimForm(QWidget):
     """File a claim for one account.
 
@@ -105,6 +127,7 @@ class ClaimForm(QWidget):
         self._restoring = False
         self.busy = False
         self.saved_at: datetime | None = None
+        self.tasks = TaskScope()  # photo checks; cancelled with the page (ClaimsPage.shutdown)
         self.setStyleSheet(FORM_QSS)
 
         self._save_timer = QTimer(self)
@@ -126,7 +149,7 @@ class ClaimForm(QWidget):
         grid.setHorizontalSpacing(20)
         grid.setVerticalSpacing(14)
 
-        self.policy = QComboBox()
+        self.policy = ComboBox()
         self.policy.setAccessibleName("Policy")
         self.vehicle = QLineEdit()
         self.vehicle.setPlaceholderText("e.g. 2021 Subaru Outback, plate IL AB 12345")
@@ -135,7 +158,7 @@ class ClaimForm(QWidget):
         self.loss_at.setCalendarPopup(True)
         self.loss_at.setDisplayFormat("d MMM yyyy  HH:mm")
         self.loss_at.setAccessibleName("Date and time of the loss")
-        self.loss_type = QComboBox()
+        self.loss_type = ComboBox()
         self.loss_type.setAccessibleName("Type of loss")
         self.loss_type.addItem("Choose…", "")
         for code, text in words.LOSS_TYPES.items():
@@ -192,6 +215,9 @@ class ClaimForm(QWidget):
         self.drop = DropArea()
         self.drop.filesChosen.connect(self.add_photos)
         photos.body.addWidget(self.drop)
+        self.photo_error = self._error_label()
+        self.photo_error.setObjectName("PhotoRefused")
+        photos.body.addWidget(self.photo_error)
         self.photo_list = QVBoxLayout()
         self.photo_list.setSpacing(0)
         photos.body.addLayout(self.photo_list)
@@ -223,6 +249,9 @@ class ClaimForm(QWidget):
         self.loss_type.currentIndexChanged.connect(self._edited)
         self.policy.currentIndexChanged.connect(self._policy_changed)
         self.injuries.toggled.connect(self._edited)
+        # A field's message goes as soon as the person changes that field (it stayed red before).
+        for key, widget in self.inputs.items():
+            self._clear_on_change(key, widget)
         self._sync_visibility()
 
     # --- layout helpers ----------------------------------------------------------------------
@@ -434,16 +463,34 @@ class ClaimForm(QWidget):
 
     # --- photos ------------------------------------------------------------------------------
 
-    def add_photos(self, paths: list[Path]) -> None:
+    def add_photos(self, paths: list[Path]) -> asyncio.Future[None] | None:
+        """Add the files that are photos; refuse the others at once, next to the drop area.
+
+        The first bytes of each file are read off the GUI thread (a slow or network folder must
+        not freeze the window); the draft takes only what the service will accept as a photo,
+        so a text file is refused now, not after submit with a pointless Retry.
+        """
+        return self.tasks.spawn(self._add_checked(list(paths)))
+
+    async def _add_checked(self, paths: list[Path]) -> None:
+        kinds = await asyncio.to_thread(_photo_kinds, paths)
         known = {p.resolve() for p in self.photos}
-        for path in paths:
-            if path.resolve() not in known:
+        refused: list[str] = []
+        for path, kind in zip(paths, kinds, strict=True):
+            if kind == "missing":
+                refused.append(f"{path.name}: {error_wording.message('upload.missing')}")
+            elif kind is None:
+                refused.append(f"{path.name}: {error_wording.message('claim.photo_type_not_allowed')}")
+            elif path.resolve() not in known:
                 self.photos.append(path)
                 known.add(path.resolve())
+        self.photo_error.setText("\n".join(refused))
+        self.photo_error.setVisible(bool(refused))
         self._render_photos()
         self._edited()
 
     def remove_photo(self, path: Path) -> None:
+        self.photo_error.setVisible(False)
         self.photos = [p for p in self.photos if p != path]
         self._render_photos()
         self._edited()
@@ -474,6 +521,23 @@ class ClaimForm(QWidget):
             row.show()
 
     # --- submitting --------------------------------------------------------------------------
+
+    def _clear_on_change(self, key: str, widget: QWidget) -> None:
+        def clear(*_args: object) -> None:
+            self.clear_error(key)
+
+        for signal_name in ("textChanged", "dateTimeChanged", "currentIndexChanged", "toggled"):
+            signal = getattr(widget, signal_name, None)
+            if signal is not None:
+                signal.connect(clear)
+                return
+
+    def clear_error(self, key: str) -> None:
+        error = self.errors.get(key)
+        if error is not None and error.isVisible():
+            error.setVisible(False)
+            if key in self.inputs:
+                _set_invalid(self.inputs[key], False)
 
     def clear_errors(self) -> None:
         for key, error in self.errors.items():

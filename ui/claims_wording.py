@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from portal_app.client.models import Claim
-from ui import wording
+from ui import error_wording, wording
 
 LOSS_TYPES = {
     "collision": "Collision",
@@ -35,38 +35,24 @@ STEP_NAMES = {
     "review": ("First review", "First review"),
 }
 
-# Problem codes -> (field the message belongs next to, message). Field None: a form-level message.
-ERRORS: dict[str, tuple[str | None, str]] = {
-    "claim.loss_in_future": ("loss_at", "The date and time of the loss cannot be in the future."),
-    "claim.vehicle_required": ("vehicle", "Say which vehicle was involved."),
-    "claim.injury_details_required": ("injury_details", "Tell us briefly who was hurt and how."),
-    "claim.loss_type_invalid": ("loss_type", "Choose what happened from the list."),
-    "policy.not_found": ("policy_id", "That policy is not on this account any more."),
-    "claim.question_required": ("note", "Write the question the customer should answer."),
-    "claim.answer_required": ("answer", "Write your answer before sending it."),
-    "claim.reason_required": ("note", "Give the reason for declining; the customer will read it."),
-    "claim.amount_required": ("amount", "Enter the approved amount."),
-    "claim.illegal_transition": (None, "The claim has moved on in the meantime; showing its latest state."),
-    "claim.adjuster_required": (None, "You need the adjuster permission to do this."),
-    "claim.customer_only": (None, "Only the customer answers a request for information."),
-    "claim.closed": (None, "This claim is closed, so photos can no longer be added."),
-    "claim.not_found": (None, "We could not find that claim."),
-    "account.not_found": (None, "We could not find that account."),
-    "branch.verification_required": (None, "Verify the customer at the counter first."),
+# Problem codes -> the field the message belongs next to (None: a form-level message). The
+# sentences themselves live in ui/error_wording.py with every other code's.
+CLAIM_FIELDS: dict[str, str | None] = {
+    "claim.loss_in_future": "loss_at",
+    "claim.vehicle_required": "vehicle",
+    "claim.injury_details_required": "injury_details",
+    "claim.loss_type_invalid": "loss_type",
+    "policy.not_found": "policy_id",
+    "claim.question_required": "note",
+    "claim.answer_required": "answer",
+    "claim.reason_required": "note",
+    "claim.amount_required": "amount",
 }
-
-PHOTO_ERRORS = {
-    "claim.photo_type_not_allowed": "Not a photo we can accept: use JPEG, PNG, HEIC or WebP.",
-    "claim.photo_corrupt": "This photo is damaged or only partly copied.",
-    "claim.photo_too_large": "This photo is larger than 32 MB.",
-    "claim.photo_too_many_pixels": "This photo has too many pixels to accept.",
-    "claim.photo_filename_invalid": "Rename this file: its name has characters we cannot accept.",
-    "claim.photo_empty": "This file is empty.",
-    "claim.closed": "The claim is closed; photos can no longer be added.",
-    "claim.not_found": "The claim could not be found.",
-    "interrupted": "The upload was interrupted when the app closed.",
-    "unreachable": "Can't reach the Portal service right now.",
-    "missing": "The file is no longer on this computer.",
+# Upload states of the client itself, as error_wording keys.
+UPLOAD_STATES = {
+    "interrupted": "upload.interrupted",
+    "unreachable": "upload.unreachable",
+    "missing": "upload.missing",
 }
 
 
@@ -75,11 +61,12 @@ def loss_type(code: str) -> str:
 
 
 def error_message(code: str, detail: str = "") -> tuple[str | None, str]:
-    return ERRORS.get(code, (None, detail or "Something went wrong. Please try again."))
+    """(field, sentence) for a claim refusal."""
+    return CLAIM_FIELDS.get(code), error_wording.message(code, detail)
 
 
 def photo_error(code: str, detail: str = "") -> str:
-    return PHOTO_ERRORS.get(code, detail or "The upload failed.")
+    return error_wording.message(UPLOAD_STATES.get(code, code), detail or "The upload failed.")
 
 
 def next_step(claim: Claim) -> tuple[str, str]:

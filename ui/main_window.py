@@ -7,7 +7,6 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -24,7 +23,7 @@ from ui import theme
 from ui.account_view import PAGES, AccountView
 from ui.notifications import NotificationCentre
 from ui.staff.wording import staff_presence_for_customer
-from ui.widgets import EmptyState, label
+from ui.widgets import ComboBox, EmptyState, label
 
 FEED_LABELS = {
     LiveState.CONNECTING.value: "● Connecting",
@@ -111,7 +110,7 @@ class MainWindow(QMainWindow):
         row.addSpacing(16)
         self.account_label = label("", name="HeaderAccount")
         row.addWidget(self.account_label)
-        self.account_picker = QComboBox()
+        self.account_picker = ComboBox()
         self.account_picker.setAccessibleName("Choose account")
         for ref in self.me.accounts:
             self.account_picker.addItem(ref.name, ref.id)
@@ -201,6 +200,13 @@ class MainWindow(QMainWindow):
         self.presence_label.setVisible(bool(text))
 
     def _set_feed_state(self, state: str) -> None:
+        previous = self.feed_indicator.property("state")
+        was_down = previous in (LiveState.OFFLINE.value, LiveState.RECONNECTING.value)
+        if state == LiveState.LIVE.value and was_down:
+            # Back online: an "unreachable" message from while we were offline is stale now.
+            self.statusBar().clearMessage()
+            if self.notifications is not None:
+                self.notifications.refresh()
         self.feed_indicator.setText(FEED_LABELS.get(state, state))
         self.feed_indicator.setProperty("state", state)
         self.feed_indicator.setAccessibleName(f"Live updates: {state}")

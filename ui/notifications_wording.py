@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from ui import error_wording
+
 # (label in settings, icon in the centre) per notice type, in the order settings lists them.
 TYPES: dict[str, tuple[str, str]] = {
     "welcome": ("Welcome to Portal", "user"),
@@ -21,15 +23,6 @@ TYPES: dict[str, tuple[str, str]] = {
     "case_update": ("Updates on your complaints and requests", "mail"),
 }
 
-ERRORS = {
-    "notification.required": "This notice is required by law, so it is always sent by email.",
-    "notification.unknown_type": "That kind of notice no longer exists. Please reopen the settings.",
-    "notification.unknown_channel": "Choose email or text message.",
-    "notification.no_changes": "Nothing changed.",
-    "notification.customers_only": "Notification settings belong to the policyholder's own sign-in.",
-    "notification.not_found": "That notification is no longer there. The list is refreshed.",
-}
-
 
 def type_label(notice_type: str) -> str:
     return TYPES.get(notice_type, (notice_type.replace("_", " ").capitalize(), "info"))[0]
@@ -40,7 +33,7 @@ def type_icon(notice_type: str) -> str:
 
 
 def error_text(code: str | None, fallback: str = "Something went wrong. Please try again.") -> str:
-    return ERRORS.get(code or "", fallback)
+    return error_wording.message(code, fallback)
 
 
 def when_text(when: datetime | None, now: datetime | None = None) -> str:

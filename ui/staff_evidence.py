@@ -19,19 +19,24 @@ import zipfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import qasync
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QBoxLayout,
     QCheckBox,
     QComboBox,
     QDateEdit,
     QFileDialog,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -53,10 +58,31 @@ ERRORS = {
 }
 
 
+STACK_BELOW = 520  # px: narrower than this, the rows of controls stack
+
+
 def _money(minor: Any) -> str:
     if not isinstance(minor, int):
         return ""
     return f"${minor // 100:,}.{minor % 100:02d}"
+
+
+CHARGE_KINDS = {
+    "pay_now": "Paid now",
+    "autopay": "Autopay",
+    "scheduled": "Scheduled payment",
+    "recorded": "Recorded as paid (no Portal charge)",
+}
+
+
+def _zone_name(iso: str, time_zone: str | None) -> str | None:
+    """The abbreviation (CST, EDT) of `time_zone` at that instant, for labelling a time."""
+    if not time_zone:
+        return None
+    try:
+        return datetime.fromisoformat(iso).astimezone(ZoneInfo(time_zone)).tzname()
+    except (ValueError, KeyError):
+        return None
 
 
 def _local(iso: str, zone: str | None = None) -> str:
@@ -84,7 +110,9 @@ class EvidencePanel(QWidget):
 
         export = Card("Evidence pack", "A signed record anyone can check.")
         export.setProperty("icon", "lock")
-        dates = QHBoxLayout()
+        # One control a line: the panel beside an open account is ~360 px wide.
+        dates = QGridLayout()
+        dates.setHorizontalSpacing(8)
         self.limit = QCheckBox("Only a period")
         self.limit.setAccessibleName("Limit the export to a period")
         self.date_from = QDateEdit(QDate.currentDate().addDays(-90))
@@ -96,12 +124,12 @@ class EvidencePanel(QWidget):
             w.setEnabled(False)
         self.limit.toggled.connect(self.date_from.setEnabled)
         self.limit.toggled.connect(self.date_to.setEnabled)
-        dates.addWidget(self.limit)
-        dates.addWidget(label("from", "muted"))
-        dates.addWidget(self.date_from)
-        dates.addWidget(label("to", "muted"))
-        dates.addWidget(self.date_to)
-        dates.addStretch(1)
+        dates.addWidget(self.limit, 0, 0, 1, 3)
+        dates.addWidget(label("From", "muted"), 1, 0)
+        dates.addWidget(self.date_from, 1, 1)
+        dates.addWidget(label("to", "muted"), 2, 0)
+        dates.addWidget(self.date_to, 2, 1)
+        dates.setColumnStretch(2, 1)
         export.body.addLayout(dates)
         row = QHBoxLayout()
         self.export_button = QPushButton(theme.icon("documents", "#FFFFFF"), "Export evidence…")
@@ -116,9 +144,10 @@ class EvidencePanel(QWidget):
         self.progress.setVisible(False)
         self.progress.setAccessibleName("Exporting")
         row.addWidget(self.progress)
-        self.export_status = label("", "muted", wrap=True)
-        row.addWidget(self.export_status, 1)
+        row.addStretch(1)
         export.body.addLayout(row)
+        self.export_status = label("", "muted", wrap=True)
+        export.body.addWidget(self.export_status)
         self.export_error = label("", "field-error", wrap=True)
         self.export_error.setVisible(False)
         export.body.addWidget(self.export_error)
@@ -128,7 +157,10 @@ class EvidencePanel(QWidget):
         self.policy = QComboBox()
         self.policy.setAccessibleName("Policy")
         answers.body.addWidget(self.policy)
-        pick = QHBoxLayout()
+        # Stacked by default, so the panel's minimum width is the stacked one (a splitter never
+        # hands back width it gave to a wider minimum); side by side once it is wide (resizeEvent).
+        pick = QBoxLayout(QBoxLayout.Direction.TopToBottom)
+        self.pick_row = pick
         self.cancel_button = QPushButton("Paid before cancellation?")
         self.cancel_button.setAccessibleName("Show everything between the due date and the cancellation")
         self.cancel_button.clicked.connect(lambda: self.load_answer("cancellation"))
@@ -137,7 +169,6 @@ class EvidencePanel(QWidget):
         self.charges_button.clicked.connect(lambda: self.load_answer("charges"))
         pick.addWidget(self.cancel_button)
         pick.addWidget(self.charges_button)
-        pick.addStretch(1)
         answers.body.addLayout(pick)
         self.summary = label("Choose a policy and a question.", "muted", wrap=True)
         answers.body.addWidget(self.summary)
@@ -153,6 +184,8 @@ class EvidencePanel(QWidget):
         self.answer_error.setVisible(False)
         answers.body.addWidget(self.answer_error)
         box.addWidget(answers, 1)
+        for subtitle in self.findChildren(QLabel, "CardSubtitle"):
+            subtitle.setWordWrap(True)  # a narrow side panel wraps the card's subtitle
 
     # --- data --------------------------------------------------------------------------------
 
@@ -236,6 +269,15 @@ class EvidencePanel(QWidget):
             self._show_cancellation(answer)
         else:
             self._show_charges(answer)
+        self._bring_answer_into_view()
+
+    def _bring_answer_into_view(self) -> None:
+        """In a scrolling side panel the answer lands below the buttons: scroll it into view."""
+        parent = self.parentWidget()
+        while parent is not None and not isinstance(parent, QScrollArea):
+            parent = parent.parentWidget()
+        if parent is not None:
+            parent.ensureWidgetVisible(self.summary, 0, 40)
 
     def _fill(
         self,
@@ -243,7 +285,9 @@ class EvidencePanel(QWidget):
         rows: list[list[str]],
         danger_rows: set[int] | None = None,
         narrow_keep: tuple[int, ...] = (0, 2),
+        stretch: int = 2,
     ) -> None:
+        """`stretch`: the column that takes the remaining width and wraps (kept when narrow)."""
         self._narrow_keep = narrow_keep
         self.table.clear()
         self.table.setColumnCount(len(header))
@@ -259,7 +303,7 @@ class EvidencePanel(QWidget):
         head = self.table.horizontalHeader()
         for c in range(len(header)):
             head.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
-        head.setSectionResizeMode(len(header) - 2, QHeaderView.ResizeMode.Stretch)
+        head.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
         self._fit_columns()
         self.table.resizeRowsToContents()
 
@@ -281,6 +325,11 @@ class EvidencePanel(QWidget):
 
     def resizeEvent(self, event: object) -> None:  # Qt's name
         super().resizeEvent(event)  # type: ignore[arg-type]
+        # Beside an open account the panel is ~340 px: rows of controls stack instead of clipping.
+        stack = self.width() < STACK_BELOW
+        direction = QBoxLayout.Direction.TopToBottom if stack else QBoxLayout.Direction.LeftToRight
+        if self.pick_row.direction() != direction:
+            self.pick_row.setDirection(direction)
         if self.table.columnCount():
             self._fit_columns()
             self.table.resizeRowsToContents()
@@ -306,9 +355,20 @@ class EvidencePanel(QWidget):
 
     def _show_charges(self, a: dict[str, Any]) -> None:
         dupes = set(a.get("possible_duplicates") or [])
+        count = int(a["succeeded_count"])
+        recorded = int(a.get("recorded_count") or 0)
+        how = ""
+        if recorded:
+            cards = count - recorded
+            how = (
+                f" ({cards} card charge{'s' if cards != 1 else ''} through Portal, "
+                f"{recorded} recorded as paid without a Portal charge)"
+            )
         self.summary.setText(
-            f"{a['policy_number']}, {a['from']} to {a['to']}: {a['succeeded_count']} successful charge(s) "
+            f"{a['policy_number']}, {a['from']} to {a['to']}: "
+            f"{count} payment{'s' if count != 1 else ''}{how} "
             f"totalling {_money(a['charged_minor'])}, refunded {_money(a['refunded_minor'])}. "
+            f"Times are {a.get('time_zone', 'the policy’s time zone')}. "
             + (
                 "Possible duplicates are shown in red."
                 if dupes
@@ -317,8 +377,9 @@ class EvidencePanel(QWidget):
         )
         rows = [
             [
-                _local(c["local_time"]),
-                f"{c['kind'].replace('_', ' ')} · {c['status']}",
+                _local(c["local_time"], _zone_name(c["local_time"], a.get("time_zone"))),
+                CHARGE_KINDS.get(c["kind"], c["kind"].replace("_", " "))
+                + (f" · {c['status']}" if c["kind"] != "recorded" else ""),
                 _money(c["amount_minor"])
                 + (f" (refunded {_money(c['refunded_minor'])})" if c["refunded_minor"] else ""),
                 c.get("stripe_payment_intent_id") or "—",
@@ -327,6 +388,11 @@ class EvidencePanel(QWidget):
             for c in a["charges"]
         ]
         red = {i for i, c in enumerate(a["charges"]) if c["payment_id"] in dupes}
+        # Narrow: time, what kind, amount; the Stripe id and receipt are in each row's tooltip.
         self._fill(
-            ["Local time", "Charge", "Amount", "Stripe PaymentIntent", "Receipt"], rows, red, (0, 2, 3)
+            ["Local time", "Charge", "Amount", "Stripe PaymentIntent", "Receipt"],
+            rows,
+            red,
+            (0, 1, 2),
+            stretch=1,
         )

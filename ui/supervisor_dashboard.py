@@ -14,8 +14,10 @@ slots; a one-second QTimer only repaints the countdown column (no network).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from typing import Any
 
 import qasync
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QRectF, Qt, QTimer, Signal
@@ -34,6 +36,7 @@ from PySide6.QtWidgets import (
 from portal_app.client import ApiError, PortalClient, PortalError
 from portal_app.client.case_models import Case, ServiceDashboard
 from ui import theme
+from ui.formatting import time_in
 from ui.widgets import Card, Page, label
 
 SERIES_BLUE = QColor("#1F4E99")
@@ -112,11 +115,14 @@ class Chart(QWidget):
             )
         n = max(len(self.labels), 1)
         slot = plot.width() / n
-        every = max(1, n // 7)
+        # Label every k-th slot so neighbouring labels never overlap, whatever the width.
+        widest = max((p.fontMetrics().horizontalAdvance(t) for t in self.labels), default=0) + 8
+        every = max(1, -(-widest // max(int(slot), 1)))
         for i, text in enumerate(self.labels):
             if i % every == 0:
+                centre = plot.left() + (i + 0.5) * slot
                 p.drawText(
-                    QRectF(plot.left() + i * slot - 10, plot.bottom() + 4, slot + 20, 16),
+                    QRectF(centre - widest / 2, plot.bottom() + 4, widest, 16),
                     Qt.AlignmentFlag.AlignHCenter,
                     text,
                 )
@@ -287,13 +293,16 @@ class CaseQueueModel(QAbstractTableModel):
             if col == 3:
                 pending = [d for d in case.deadlines if d.met_at is None]
                 name = pending[0].name.replace("_", " ") if pending else ""
-                return f"{name} · {due.astimezone():%a %d %b %H:%M}" if due else "—"
+                # In the case's own zone (where its business days are counted), labelled.
+                return f"{name} · {time_in(due, case.time_zone)}" if due else "—"
             if col == 4:
                 return countdown(due, self.now)
             if col == 5:
                 return case.assigned_name or {"front_line": "front line"}.get(case.team, case.team)
             if col == 6:
                 return ", ".join(REASONS.get(r, r) for r in case.escalation_reasons)
+        if role == Qt.ItemDataRole.ToolTipRole and col in (1, 3, 6):
+            return self.data(index, Qt.ItemDataRole.DisplayRole)
         if role == Qt.ItemDataRole.ForegroundRole and col == 4 and due is not None:
             left = (due - self.now).total_seconds()
             if left < 0:
@@ -308,16 +317,29 @@ class CaseQueueModel(QAbstractTableModel):
 
 
 class CaseQueue(QWidget):
-    """Open cases, the most urgent promise first, each counting down to its next deadline."""
+    """Open cases, the most urgent promise first, each counting down to its next deadline.
+
+    It stays current without anyone pressing anything: `note_events` reloads it when a case
+    event arrives on any live account feed the window has open, a timer reloads it every
+    `REFRESH_MS` while it is on screen (complaints on accounts nobody has open), and showing
+    it after a while reloads it at once. `reload` (F5) never runs two fetches at a time.
+    """
 
     loaded = Signal(int)
+    REFRESH_MS = 10_000
 
     def __init__(self, client: PortalClient) -> None:
         super().__init__()
         self.client = client
         self.model = CaseQueueModel()
+        self.loaded_at: float | None = None  # time.monotonic() of the last successful load
+        self._loading = False
+        self._again = False
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
+        self.status = label("Loading the queue…", "muted")
+        self.status.setAccessibleName("Case queue status")
+        box.addWidget(self.status)
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setAccessibleName("Open cases with their deadlines")
@@ -327,9 +349,14 @@ class CaseQueue(QWidget):
         head = self.table.horizontalHeader()
         for c in range(len(CaseQueueModel.HEADERS)):
             head.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
-        head.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        # The customer's words get a fair width (elided, in full in the tooltip); the reasons take
+        # what is left; below that the table scrolls sideways rather than squeezing a column away.
+        head.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
+        self.table.setColumnWidth(1, 260)
         head.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
-        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        head.setMinimumSectionSize(60)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.setWordWrap(False)
         box.addWidget(self.table)
         self.error = label("", "field-error", wrap=True)
@@ -339,17 +366,65 @@ class CaseQueue(QWidget):
         self.timer.setInterval(1000)
         self.timer.timeout.connect(self.model.tick)
         self.timer.start()
+        self.refresh_timer = QTimer(self)
+        self.refresh_timer.setInterval(self.REFRESH_MS)
+        self.refresh_timer.timeout.connect(self._refresh_if_shown)
+        self.refresh_timer.start()
+
+    def stop(self) -> None:
+        """Stop the countdown and the periodic refresh (the window is closing)."""
+        self.timer.stop()
+        self.refresh_timer.stop()
+
+    def note_events(self, events: list[Any]) -> None:
+        """Live feed events from an open account: any case change reloads the queue now."""
+        if any(str(getattr(e, "action", "")).startswith("case.") for e in events):
+            self.reload()
+
+    def _refresh_if_shown(self) -> None:
+        if self.isVisible():
+            self.reload()
+
+    def showEvent(self, event: Any) -> None:  # Qt's name
+        super().showEvent(event)
+        stale = self.loaded_at is None or time.monotonic() - self.loaded_at > self.REFRESH_MS / 1000
+        if stale and not self._loading:
+            self.reload()
 
     @qasync.asyncSlot()
     async def reload(self) -> None:
-        try:
-            cases = await self.client.case_queue()
-        except (ApiError, PortalError) as exc:
-            self.error.setText(f"The case queue could not be loaded ({exc}).")
-            self.error.setVisible(True)
+        if self._loading:
+            self._again = True  # a change arrived mid-fetch: fetch once more afterwards
             return
-        self.error.setVisible(False)
+        self._loading = True
+        try:
+            while True:
+                self._again = False
+                try:
+                    cases = await self.client.case_queue()
+                except (ApiError, PortalError) as exc:
+                    self.error.setText(f"The case queue could not be loaded ({exc}).")
+                    self.error.setVisible(True)
+                    return
+                self.error.setVisible(False)
+                self._show(cases)
+                if not self._again:
+                    return
+        finally:
+            self._loading = False
+
+    def _show(self, cases: list[Case]) -> None:
+        selected = self.table.currentIndex()
+        keep = self.model.cases[selected.row()].id if selected.isValid() else None
         self.model.set_cases(cases)
+        if keep is not None:
+            row = next((i for i, c in enumerate(cases) if c.id == keep), None)
+            if row is not None:
+                self.table.selectRow(row)
+        self.loaded_at = time.monotonic()
+        stamp = datetime.now().astimezone().strftime("%H:%M:%S")
+        count = f"{len(cases)} open case{'s' if len(cases) != 1 else ''}"
+        self.status.setText(f"{count} · updates by itself · last checked {stamp}")
         self.loaded.emit(len(cases))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QComboBox,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -11,6 +12,7 @@ from PySide6.QtWidgets import (
     QLayout,
     QScrollArea,
     QSizePolicy,
+    QStyledItemDelegate,
     QVBoxLayout,
     QWidget,
 )
@@ -209,3 +211,25 @@ def two_columns(widgets: list[QWidget], columns: int = 2) -> QGridLayout:
     for c in range(columns):
         grid.setColumnStretch(c, 1)
     return grid
+
+
+class ComboBox(QComboBox):
+    """A drop-down whose list shows every item in full.
+
+    Qt's default combo delegate ignores the theme's item rules (row height, padding), and the
+    list is only as wide as the closed box, so long items were cut and rows looked squeezed
+    under the frame. A styled delegate takes the theme's rules; the list widens to its longest
+    item when it opens (never wider than the screen).
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setItemDelegate(QStyledItemDelegate(self))
+        self.setMaxVisibleItems(12)
+
+    def showPopup(self) -> None:
+        view = self.view()
+        wanted = view.sizeHintForColumn(0) + view.verticalScrollBar().sizeHint().width() + 8
+        screen = self.screen().availableGeometry().width() if self.screen() else wanted
+        view.setMinimumWidth(min(max(wanted, self.width()), screen - 40))
+        super().showPopup()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 
 from portal_app.client import Alert, AuditEvent, PolicySummary
+from ui.formatting import CURRENCY_SYMBOLS, day, money, time_in
 
-CURRENCY_SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€", "CAD": "CA$"}
+__all__ = ["CURRENCY_SYMBOLS", "day", "money"]  # re-exported: the formats live in ui.formatting
 
 PRODUCT_LINES = {"auto": "Auto insurance", "home": "Home insurance", "renters": "Renters insurance"}
 PRODUCT_ICONS = {"auto": "car", "home": "home", "renters": "renters"}
@@ -115,24 +116,10 @@ CONTACT_FIELDS = {
 }
 
 
-def money(amount_minor: int, currency: str = "USD") -> str:
-    """Integer minor units to a display amount (two decimals; every currency we sell in has them)."""
-    symbol = CURRENCY_SYMBOLS.get(currency.upper())
-    sign = "-" if amount_minor < 0 else ""
-    units, cents = divmod(abs(amount_minor), 100)
-    text = f"{units:,}.{cents:02d}"
-    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency.upper()}"
-
-
-def day(value: date | None) -> str:
-    return value.strftime("%-d %b %Y") if value else "—"
-
-
-def local_time(value: datetime | None) -> str:
-    """Service times are UTC; people read their own clock."""
-    if value is None:
-        return "—"
-    return value.astimezone().strftime("%-d %b %Y, %H:%M:%S")
+def local_time(value: datetime | None, where: tzinfo | str | None = None) -> str:
+    """Service times are UTC; people read them in the policy's zone, labelled (ui.formatting)."""
+    # No zone known to the caller: this computer's zone, as before, but now labelled.
+    return time_in(value, where if where is not None else datetime.now().astimezone().tzinfo, seconds=True)
 
 
 def policy_status(status: str) -> tuple[str, str]:

@@ -526,6 +526,31 @@ class Health:
         )
 
 
+@dataclass(frozen=True)
+class OidcConfig:
+    """Whether the service offers single sign-on, and through whom (GET /auth/oidc/config)."""
+
+    enabled: bool
+    provider_name: str | None
+    staff_password_sign_in: bool
+    loopback_port: int
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> OidcConfig:
+        return cls(
+            enabled=bool(d.get("enabled")),
+            provider_name=d.get("provider_name") or None,
+            staff_password_sign_in=bool(d.get("staff_password_sign_in", True)),
+            loopback_port=int(d.get("loopback_port") or 0),
+        )
+
+
+@dataclass(frozen=True)
+class OidcStart:
+    authorization_url: str
+    state: str
+
+
 # --- claims (docs/API.md "Claims") ----------------------------------------------------------
 
 
@@ -698,11 +723,21 @@ class PaymentsConfig:
     mode: str
     publishable_key: str
     api_base: str
+    # Limits the service enforces, shown by the client before it sends (never copied constants).
+    payment_day_min: int = 1
+    payment_day_max: int = 28
+    schedule_ahead_days: int = 365
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> PaymentsConfig:
+        limits = d.get("limits") or {}
         return cls(
-            str(d.get("mode") or ""), str(d.get("publishable_key") or ""), str(d.get("api_base") or "")
+            str(d.get("mode") or ""),
+            str(d.get("publishable_key") or ""),
+            str(d.get("api_base") or ""),
+            payment_day_min=int(limits.get("payment_day_min") or 1),
+            payment_day_max=int(limits.get("payment_day_max") or 28),
+            schedule_ahead_days=int(limits.get("schedule_ahead_days") or 365),
         )
 
 
@@ -781,6 +816,7 @@ class PolicyBilling:
     autopay_text: str
     autopay_terms: dict[str, str]
     delinquency: dict[str, Any] | None
+    time_zone: str = "UTC"  # the policy's IANA zone: its times are shown there
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> PolicyBilling:
@@ -805,6 +841,7 @@ class PolicyBilling:
             autopay_text=str(auto.get("authorization_text") or ""),
             autopay_terms={str(k): str(v) for k, v in (d.get("autopay_terms") or {}).items()},
             delinquency=d.get("delinquency"),
+            time_zone=str(d.get("time_zone") or "UTC"),
         )
 
 

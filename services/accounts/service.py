@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from services.accounts.models import Account, AccountHolder
@@ -36,16 +37,18 @@ def _not_found() -> NotFound:
 
 def authorize_account(session: Session, actor: Actor, clock: Clock, account_id: str) -> tuple[Account, Actor]:
     """Check the actor may reach this account; return it and the actor as recorded on it."""
-    account = session.get(Account, account_id)
     if actor.role == "policyholder":
-        holder = session.scalar(
-            select(AccountHolder).where(
-                AccountHolder.account_id == account_id, AccountHolder.user_id == actor.user_id
-            )
+        # One statement: the account, only if this customer holds it (every customer request).
+        account = session.scalar(
+            select(Account)
+            .join(AccountHolder, AccountHolder.account_id == Account.id)
+            .where(Account.id == account_id, AccountHolder.user_id == actor.user_id)
+            .limit(1)
         )
-        if account is None or holder is None:
+        if account is None:
             raise _not_found()
         return account, actor
+    account = session.get(Account, account_id)
     if actor.role in {"agent", "supervisor", "admin"}:
         if account is None:
             raise _not_found()
@@ -98,30 +101,95 @@ def open_account(session: Session, actor: Actor, clock: Clock, *, account_id: st
     return account_overview(session, clock, account)
 
 
-def account_overview(session: Session, clock: Clock, account: Account) -> dict[str, Any]:
-    holders = list(
-        session.scalars(
-            select(AccountHolder)
-            .where(AccountHolder.account_id == account.id)
-            .order_by(AccountHolder.is_primary.desc(), AccountHolder.full_name)
+@cache
+def _overview_statements() -> dict[str, Select[Any]]:
+    """The overview's statements, built once: each request only binds `account_id`."""
+    account_id = bindparam("account_id")
+    holders = (
+        select(
+            AccountHolder.id,
+            AccountHolder.full_name,
+            AccountHolder.email,
+            AccountHolder.phone,
+            AccountHolder.postcode,
+            AccountHolder.address,
+            AccountHolder.is_primary,
+            AccountHolder.paperless,
         )
+        .where(AccountHolder.account_id == account_id)
+        .order_by(AccountHolder.is_primary.desc(), AccountHolder.full_name)
     )
-    policies = list(
-        session.scalars(select(Policy).where(Policy.account_id == account.id).order_by(Policy.number))
+    policies = (
+        select(
+            Policy.id,
+            Policy.number,
+            Policy.product_line,
+            Policy.status,
+            Policy.effective_date,
+            Policy.expiry_date,
+            Policy.time_zone,
+            Policy.premium_minor,
+            Policy.currency,
+            Policy.pay_plan,
+            Policy.payment_day,
+            Policy.autopay_enabled,
+        )
+        .where(Policy.account_id == account_id)
+        .order_by(Policy.number)
     )
+    # Every policy's installments in one statement, not one per policy (N+1).
+    installments = (
+        select(
+            Installment.id,
+            Installment.policy_id,
+            Installment.due_date,
+            Installment.amount_minor,
+            Installment.paid_minor,
+            Installment.currency,
+            Installment.status,
+        )
+        .join(Policy, Policy.id == Installment.policy_id)
+        .where(Policy.account_id == account_id)
+        .order_by(Installment.due_date)
+    )
+    claims = (
+        select(Claim.id, Claim.number, Claim.policy_id, Claim.status, Claim.loss_type, Claim.loss_at)
+        .add_columns(Claim.submitted_at)
+        .where(Claim.account_id == account_id, Claim.status.in_(OPEN_CLAIM_STATUSES))
+        .order_by(Claim.submitted_at.desc())
+    )
+    cases = (
+        select(Case.id, Case.number, Case.kind, Case.status, Case.subject, Case.due_at)
+        .where(Case.account_id == account_id, Case.status.in_(OPEN_CASE_STATUSES))
+        .order_by(Case.opened_at.desc())
+    )
+    return {
+        "holders": holders,
+        "policies": policies,
+        "installments": installments,
+        "claims": claims,
+        "cases": cases,
+    }
+
+
+def account_overview(session: Session, clock: Clock, account: Account) -> dict[str, Any]:
+    """Everything the overview shows, in five Core statements whatever the number of policies."""
+    # Hot read (every sign-in, every account open): only the columns shown, no ORM identity map.
+    stmts = _overview_statements()
+    params = {"account_id": account.id}
+    holders = session.execute(stmts["holders"], params).all()
+    policies = session.execute(stmts["policies"], params).all()
+    installments: dict[str, list[Any]] = {p.id: [] for p in policies}
+    if policies:
+        for row in session.execute(stmts["installments"], params):
+            installments[row.policy_id].append(row)
     alerts: list[dict[str, Any]] = []
     policy_rows = []
     for policy in policies:
-        row = _policy_summary(session, clock, policy)
+        row = _policy_summary(clock, policy, installments[policy.id])
         policy_rows.append(row)
         alerts.extend(_policy_alerts(policy, row))
-    claims = list(
-        session.scalars(
-            select(Claim)
-            .where(Claim.account_id == account.id, Claim.status.in_(OPEN_CLAIM_STATUSES))
-            .order_by(Claim.submitted_at.desc())
-        )
-    )
+    claims = session.execute(stmts["claims"], params).all()
     for claim in claims:
         if claim.status == "info_requested":
             alerts.append(
@@ -132,13 +200,7 @@ def account_overview(session: Session, clock: Clock, account: Account) -> dict[s
                     "data": {"claim_id": claim.id, "claim_number": claim.number},
                 }
             )
-    cases = list(
-        session.scalars(
-            select(Case)
-            .where(Case.account_id == account.id, Case.status.in_(OPEN_CASE_STATUSES))
-            .order_by(Case.opened_at.desc())
-        )
-    )
+    cases = session.execute(stmts["cases"], params).all()
     severity_rank = {"critical": 0, "warning": 1, "info": 2}
     alerts.sort(key=lambda a: severity_rank[a["severity"]])
     return {
@@ -173,7 +235,8 @@ def account_overview(session: Session, clock: Clock, account: Account) -> dict[s
     }
 
 
-def holder_dict(h: AccountHolder) -> dict[str, Any]:
+def holder_dict(h: Any) -> dict[str, Any]:
+    """A holder (ORM object or Core row with the holder's columns) as the API shows it."""
     return {
         "id": h.id,
         "full_name": h.full_name,
@@ -186,21 +249,21 @@ def holder_dict(h: AccountHolder) -> dict[str, Any]:
     }
 
 
-def policy_today(policy: Policy, clock: Clock) -> date:
+def policy_today(policy: Policy | Any, clock: Clock) -> date:
     """Today's date where the policy lives: due dates are business dates in its time zone."""
     return clock.now().astimezone(ZoneInfo(policy.time_zone)).date()
 
 
-def _policy_summary(session: Session, clock: Clock, policy: Policy) -> dict[str, Any]:
+def _policy_summary(clock: Clock, policy: Any, installments: list[Any]) -> dict[str, Any]:
     today = policy_today(policy, clock)
-    installments = list(
-        session.scalars(
-            select(Installment).where(Installment.policy_id == policy.id).order_by(Installment.due_date)
-        )
-    )
-    open_items = [i for i in installments if i.status != "waived" and i.outstanding_minor > 0]
-    balance = sum(i.outstanding_minor for i in open_items)
-    past_due = sum(i.outstanding_minor for i in open_items if i.due_date < today)
+    # (installment, outstanding) for what is still owed, in due-date order.
+    open_items = [
+        (i, max(i.amount_minor - i.paid_minor, 0))
+        for i in installments
+        if i.status != "waived" and i.amount_minor > i.paid_minor
+    ]
+    balance = sum(owed for _, owed in open_items)
+    past_due = sum(owed for i, owed in open_items if i.due_date < today)
     next_item = open_items[0] if open_items else None
     return {
         "id": policy.id,
@@ -220,17 +283,17 @@ def _policy_summary(session: Session, clock: Clock, policy: Policy) -> dict[str,
         "next_due": None
         if next_item is None
         else {
-            "installment_id": next_item.id,
-            "due_date": next_item.due_date,
-            "amount_minor": next_item.outstanding_minor,
-            "currency": next_item.currency,
+            "installment_id": next_item[0].id,
+            "due_date": next_item[0].due_date,
+            "amount_minor": next_item[1],
+            "currency": next_item[0].currency,
             "method": "autopay" if policy.autopay_enabled else "manual",
         },
         "_today": today,
     }
 
 
-def _policy_alerts(policy: Policy, row: dict[str, Any]) -> list[dict[str, Any]]:
+def _policy_alerts(policy: Any, row: dict[str, Any]) -> list[dict[str, Any]]:
     today: date = row.pop("_today")
     alerts = []
     if policy.status == "pending_cancellation":

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import APIRouter, FastAPI
-from sqlalchemy import text
+from fastapi import FastAPI
 
 from services import __version__
 from services.accounts.views import router as accounts_router
 from services.api import openapi, problems
-from services.api.deps import ContainerDep, RequestContextMiddleware
+from services.api.deps import RequestContextMiddleware
+from services.api.health import router as health_router
 from services.audit.views import router as evidence_router
 from services.auth.views import router as auth_router
 from services.bootstrap import Container
@@ -21,6 +20,7 @@ from services.claims.views import router as claims_router
 from services.documents.views import router as documents_router
 from services.notes.views import router as notes_router
 from services.notifications.views import router as notifications_router
+from services.observability.metrics import METRICS_PATH, MetricsMiddleware, metrics_endpoint
 from services.payments.views import router as payments_router
 from services.payments.views import webhook_router as stripe_webhook_router
 from services.policies.views import router as policies_router
@@ -28,16 +28,6 @@ from services.presence.views import router as presence_router
 from services.search.views import router as search_router
 
 API_PREFIX = "/api/v1"
-
-health_router = APIRouter(tags=["health"])
-
-
-@health_router.get("/health")
-def health(c: ContainerDep) -> dict[str, Any]:
-    """Liveness plus a database round trip."""
-    with c.db.read() as session:
-        session.execute(text("SELECT 1"))
-    return {"status": "ok", "database": c.db.dialect, "version": __version__}
 
 
 def create_app(container: Container) -> FastAPI:
@@ -80,4 +70,8 @@ def create_app(container: Container) -> FastAPI:
         max_body_bytes=container.settings.max_body_bytes,
         large_body_prefixes=tuple(container.extras.get("large_body_prefixes", ())),  # type: ignore[arg-type]
     )
+    # Prometheus: outermost, so refused and failed requests are counted and timed too.
+    if "metrics" in container.extras:
+        app.add_route(METRICS_PATH, metrics_endpoint, include_in_schema=False)
+        app.add_middleware(MetricsMiddleware, metrics=container.extras["metrics"])
     return app

@@ -7,16 +7,20 @@ import secrets
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.actor import Actor
 from services.auth import service as auth_service
 from services.auth.models import User
+from services.auth.tokens import AccessClaims, SignedInUser
 from services.bootstrap import Container
 from services.errors import Forbidden, Unauthorized
 
 
-def container(request: Request) -> Container:
+async def container(request: Request) -> Container:
+    # async: FastAPI would otherwise hand even this attribute read to a worker thread.
     return request.app.state.container
 
 
@@ -43,25 +47,50 @@ def bearer_token(authorization: str | None) -> str:
 def actor_from_token(
     c: Container, token: str, *, request_id: str | None, client_address: str | None
 ) -> Actor:
-    """Check the access token, that its sign-in was not revoked, and that the user still exists."""
+    """Check the access token, that its sign-in was not revoked, and that the user still exists.
+
+    A live sign-in is answered from memory (SignInCache); otherwise this reads the database,
+    so call it from a worker thread, never on the event loop."""
     claims = c.auth.tokens.check(token)
+    user = c.auth.sign_ins.get(claims.family_id, claims.user_id) or _load_sign_in(c, claims)
+    return auth_service.signed_in_actor(user, request_id=request_id, client_address=client_address)
+
+
+def _load_sign_in(c: Container, claims: AccessClaims) -> SignedInUser:
+    cache = c.auth.sign_ins
+    generation = cache.generation()
     with c.db.read() as session:
-        user = session.get(User, claims.user_id)
-        if user is None or user.disabled or auth_service.family_revoked(session, claims.family_id):
+        # One statement: the user's facts and whether this sign-in was revoked.
+        revoked = auth_service.family_revoked_clause(claims.family_id)
+        row = session.execute(
+            select(User.role, User.full_name, User.branch_id, User.disabled, revoked).where(
+                User.id == claims.user_id
+            )
+        ).one_or_none()
+        if row is None or row.disabled or row.revoked:
             raise Unauthorized("auth.token_invalid", "Your session has ended. Please sign in again.")
-        return auth_service.actor_for(user, request_id=request_id, client_address=client_address)
+    user = SignedInUser(claims.user_id, row.role, row.full_name, row.branch_id)
+    cache.put(claims.family_id, user, generation)
+    return user
 
 
-def current_actor(request: Request, c: ContainerDep) -> Actor:
+async def current_actor(request: Request) -> Actor:
+    """Runs on the event loop: a live sign-in costs no thread hop and no database round trip."""
+    c: Container = request.app.state.container
     token = bearer_token(request.headers.get("authorization"))
-    return actor_from_token(c, token, request_id=request_id(request), client_address=client_address(request))
+    claims = c.auth.tokens.check(token)
+    user = c.auth.sign_ins.get(claims.family_id, claims.user_id)
+    if user is None:
+        user = await run_in_threadpool(_load_sign_in, c, claims)
+    rid, address = request_id(request), client_address(request)
+    return auth_service.signed_in_actor(user, request_id=rid, client_address=address)
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
 def require_roles(*roles: str) -> Any:
-    def check(actor: ActorDep) -> Actor:
+    async def check(actor: ActorDep) -> Actor:
         if actor.role not in roles:
             raise Forbidden("auth.forbidden", "Your role cannot do this.")
         return actor

@@ -45,7 +45,7 @@ from services.audit.models import AuditChainHead, AuditEvent
 from services.audit.service import ChainProblem
 from services.clock import Clock
 from services.db.base import new_id
-from services.idcards.keys import SigningKey, SigningKeyError, encode_private, is_secure_keyring
+from services.signing import SigningKey, SigningKeyError, encode_private, is_secure_keyring
 
 log = logging.getLogger(__name__)
 

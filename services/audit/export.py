@@ -24,6 +24,7 @@ import zipfile
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
@@ -45,10 +46,10 @@ from services.audit.checkpoints import checkpoint_dict, latest_checkpoint, publi
 from services.audit.models import AuditEvent
 from services.audit.narrative import category, describe, who
 from services.clock import Clock
-from services.documents.render import BrandedDocument, pdf_date
 from services.errors import Forbidden, Invalid
-from services.idcards.keys import SigningKey
+from services.pdf import BrandedDocument, TextWriter, fonts, pdf_date
 from services.policies.models import Policy
+from services.signing import SigningKey
 
 VERIFIER_SOURCE = Path(__file__).with_name("verify_pack.py")
 PACK_FORMAT = "portal-evidence/1"
@@ -183,7 +184,7 @@ def export_dispute_evidence(
         session.scalars(
             select(AccountHolder)
             .where(AccountHolder.account_id == account.id)
-            .order_by(AccountHolder.is_primary.desc())
+            .order_by(AccountHolder.is_primary.desc(), AccountHolder.full_name)
         )
     )
     events_doc = {
@@ -311,7 +312,7 @@ def _render_pdf(
     doc.facts(
         [
             ("Account", account.name),
-            ("Policyholder", holders[0].full_name if holders else "—"),
+            ("Policyholders", ", ".join(h.full_name for h in holders) or "—"),
             ("Policies", ", ".join(p.number for p in policies) or "—"),
             ("Local time zone", time_zone),
             ("Period", period),
@@ -425,13 +426,14 @@ class TimelineFlowable(Flowable):
 
     def draw(self) -> None:
         c = self.canv
-        # Register the two standard fonts with this page, then write text operators directly:
-        # canvas.drawString re-encodes every string through the font machinery (~100 us a call),
-        # which alone would take longer than the whole export may.
-        c.setFont(BOLD, 8.5)
-        bold = c._doc.getInternalFontName(BOLD)
-        c.setFont(REGULAR, 8)
-        regular = c._doc.getInternalFontName(REGULAR)
+        # Text operators are written directly (services.pdf.TextWriter: the embedded DejaVu subsets,
+        # as drawString would write them): drawString's per-call machinery (~100 us a call) alone
+        # would take longer than the whole export may.
+        f = fonts()
+        bold, regular = f.bold, f.regular
+
+        _text = TextWriter(c).op
+
         code = c._code
         x0 = [sum(self.widths[:i]) for i in range(len(self.widths))]
         top = self.height
@@ -450,7 +452,7 @@ class TimelineFlowable(Flowable):
                 code.append(_text(bold, 11, 0, y + 7, row.day))
                 c.setFillColor(self.colours["muted"])
                 code.append(
-                    _text(regular, 8, pdfmetrics.stringWidth(row.day, BOLD, 11) + 6, y + 7, "(local date)")
+                    _text(regular, 8, pdfmetrics.stringWidth(row.day, bold, 11) + 6, y + 7, "(local date)")
                 )
                 continue
             if row.shade:
@@ -465,23 +467,13 @@ class TimelineFlowable(Flowable):
                 if n == 0 and " · " in line:
                     head, _, rest = line.partition(" · ")
                     code.append(_text(bold, 8.5, x0[3] + 4, line_top, head + " ·"))
-                    w = pdfmetrics.stringWidth(head + " · ", BOLD, 8.5)
+                    w = pdfmetrics.stringWidth(head + " · ", bold, 8.5)
                     code.append(_text(regular, 8.5, x0[3] + 4 + w, line_top, rest))
                 else:
                     code.append(_text(regular, 8.5, x0[3] + 4, line_top - n * 11, line))
             c.setFillColor(self.colours["muted"])
             for n, line in enumerate(row.who):
                 code.append(_text(regular, 7.5, x0[4] + 4, line_top - n * 9.5, line))
-
-
-REGULAR, BOLD = "Helvetica", "Helvetica-Bold"
-
-
-def _text(font_ref: str, size: float, x: float, y: float, text: str) -> str:
-    """One PDF text operator in WinAnsi (what reportlab uses for the standard fonts)."""
-    raw = text.replace("→", "->").encode("cp1252", "replace")
-    escaped = raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)").decode("latin-1")
-    return f"BT {font_ref} {size:g} Tf 1 0 0 1 {x:.2f} {y:.2f} Tm ({escaped}) Tj ET"
 
 
 class _Wrapper:
@@ -498,14 +490,23 @@ class _Wrapper:
             w = self.cache[word] = pdfmetrics.stringWidth(word, self.font, self.size)
         return w
 
-    def lines(self, text: str, limit: float) -> list[str]:
+    def lines(self, text: str, limit: float, indent: float = 0.0) -> list[str]:
+        """Lines of at most `limit` points; the first starts `indent` points in (a bold lead-in)."""
         out: list[str] = []
         current: list[str] = []
-        used = 0.0
+        used = indent
+        width, space = self.width, self.space
         for word in text.split():
-            w = self.width(word)
-            extra = w if not current else used + self.space + w
-            if current and extra > limit:
+            w = width(word)
+            if w > limit:  # rare: a name or id wider than the column is cut where it must be
+                pieces = self._cut(word, limit)
+                word, w = pieces[-1], width(pieces[-1])
+                if current or used:
+                    out.append(" ".join(current))
+                out.extend(pieces[:-1])
+                current, used = [], 0.0
+            extra = used + w if not current else used + space + w
+            if (current or used) and extra > limit:
                 out.append(" ".join(current))
                 current, used = [word], w
             else:
@@ -515,12 +516,24 @@ class _Wrapper:
             out.append(" ".join(current))
         return out or [""]
 
+    def _cut(self, word: str, limit: float) -> list[str]:
+        """A word wider than a whole line, in pieces that each fit."""
+        pieces: list[str] = []
+        while len(word) > 1 and self.width(word) > limit:
+            cut = len(word) - 1
+            while cut > 1 and pdfmetrics.stringWidth(word[:cut], self.font, self.size) > limit:
+                cut -= 1
+            pieces.append(word[:cut])
+            word = word[cut:]
+        return [*pieces, word]
+
 
 def _timeline(doc: BrandedDocument, rows: list[AuditEvent], time_zone: str) -> TimelineFlowable:
     widths = [w * doc.width / 100 for w in (6, 15, 13, 38, 28)]
-    # Bold "Category · " prefix is measured in the regular font plus a margin: close enough to wrap.
-    what_wrap = _Wrapper(REGULAR, 8.7)
-    who_wrap = _Wrapper(REGULAR, 7.5)
+    f = fonts()
+    what_wrap = _Wrapper(f.regular, 8.5)
+    who_wrap = _Wrapper(f.regular, 7.5)
+    lead_width = cache(lambda lead: pdfmetrics.stringWidth(lead + " ", f.bold, 8.5))
     zone = ZoneInfo(time_zone)
     laid: list[_Row] = []
     current_day = None
@@ -534,7 +547,10 @@ def _timeline(doc: BrandedDocument, rows: list[AuditEvent], time_zone: str) -> T
         what = describe(e.action, e.after, e.before, e.outcome)
         if e.outcome != "success":
             what = f"{what} [{e.outcome}]"
-        what_lines = what_wrap.lines(f"{category(e.action).capitalize()} · {what}", widths[3] - 8)
+        # The bold "Category · " lead-in is measured in bold; the text wraps after it.
+        lead = f"{category(e.action).capitalize()} ·"
+        what_lines = what_wrap.lines(what, widths[3] - 8, indent=lead_width(lead))
+        what_lines[0] = f"{lead} {what_lines[0]}" if what_lines[0] else lead
         who_lines = who_wrap.lines(
             who(e.actor_role, e.actor_name, e.channel, e.on_behalf_of, e.branch_id), widths[4] - 8
         )

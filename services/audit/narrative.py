@@ -131,7 +131,11 @@ def describe(action: str, after: dict[str, Any] | None, before: dict[str, Any] |
         "payment_method.default_set": lambda: "Chose the default card.",
         "account.viewed": lambda: "Opened the account.",
         "account.created": lambda: "The account was opened.",
-        "holder.added": lambda: "A policyholder was added to the account.",
+        "holder.added": lambda: (
+            f"{a['full_name']} was added to the account as a policyholder."
+            if a.get("full_name")
+            else "A policyholder was added to the account."
+        ),
         "policy.issued": lambda: f"Policy {a.get('number', '')} was issued.",
         "policy.details_recorded": lambda: "The policy's details were recorded.",
         "billing.schedule_created": lambda: "The premium installment schedule was set up.",

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select, text, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, instrumentation
 
 from services.actor import Actor
 from services.audit.chain import GENESIS_HASH, HASHED_SCALARS, event_hash, format_utc, hash_parts, jsonable
@@ -62,17 +62,26 @@ def record(
     }
     fields["hash"] = event_hash(fields)
     connection = session.connection()
-    seq = connection.execute(_INSERT_EVENT, fields).scalar_one()
-    connection.execute(
-        _UPDATE_HEAD, {"key": chain_key, "length": length + 1, "seq": seq, "hash": fields["hash"]}
-    )
+    if postgres:
+        # One round trip: the event insert and the head update ride in one statement (a CTE).
+        params = {f"e_{k}": v for k, v in fields.items()}
+        params.update(key=chain_key, head_length=length + 1, head_hash=fields["hash"])
+        seq = connection.execute(_INSERT_EVENT_MOVE_HEAD, params).scalar_one()
+    else:
+        seq = connection.execute(_INSERT_EVENT, fields).scalar_one()
+        connection.execute(
+            _UPDATE_HEAD, {"key": chain_key, "length": length + 1, "seq": seq, "hash": fields["hash"]}
+        )
     if not session.info.get(AUDIT_WRITTEN):
         session.info[AUDIT_WRITTEN] = True
         if postgres:
             # Payload-free wake-up for other instances; PostgreSQL delivers it at COMMIT and
             # folds duplicates, so a busy transaction costs one tiny notification.
             session.execute(text(f"NOTIFY {FEED_CHANNEL}"))
-    event = AuditEvent(seq=seq, **fields)
+    # The event as the hooks see it, built without the ORM's per-attribute instrumentation (it is
+    # never added to the session: the row is already written).
+    event: AuditEvent = _EVENT_MANAGER.new_instance()
+    event.__dict__.update(fields, seq=seq)
     for hook in session.info.get(AUDIT_HOOKS, ()):
         hook(session, event)
     return event
@@ -88,6 +97,25 @@ _UPDATE_HEAD = (
     .where(_HEADS.c.chain_key == bindparam("key"))
     .values(length=bindparam("length"), last_seq=bindparam("seq"), last_hash=bindparam("hash"))
 )
+# PostgreSQL: the event insert as a CTE whose seq the head update takes, in one round trip.
+_inserted = (
+    _EVENTS.insert()
+    .values({c.name: bindparam(f"e_{c.name}", type_=c.type) for c in _EVENTS.c if c.name != "seq"})
+    .returning(_EVENTS.c.seq)
+    .cte("inserted")
+)
+_INSERT_EVENT_MOVE_HEAD = (
+    _HEADS.update()
+    .add_cte(_inserted)
+    .where(_HEADS.c.chain_key == bindparam("key"))
+    .values(
+        length=bindparam("head_length"),
+        last_seq=select(_inserted.c.seq).scalar_subquery(),
+        last_hash=bindparam("head_hash"),
+    )
+    .returning(_HEADS.c.last_seq)
+)
+_EVENT_MANAGER = instrumentation.manager_of_class(AuditEvent)
 _SELECT_HEAD = select(_HEADS.c.length, _HEADS.c.last_hash).where(_HEADS.c.chain_key == bindparam("key"))
 _INSERT_HEAD = _HEADS.insert().values(
     chain_key=bindparam("key"), length=0, last_seq=0, last_hash=GENESIS_HASH

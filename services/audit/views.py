@@ -13,8 +13,8 @@ from services.audit.export import export_dispute_evidence
 from services.bootstrap import Container
 from services.disputes.answers import cancellation_answer, double_charge_answer
 from services.errors import Forbidden
-from services.idcards.keys import SigningKey
 from services.schemas_common import IsoDate, PathId
+from services.signing import SigningKey
 
 router = APIRouter(tags=["evidence"])
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, event, exists, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session
 from services.accounts.models import AccountHolder
 from services.actor import CHANNEL_BY_ROLE, Actor
 from services.audit import service as audit
-from services.auth.models import RefreshToken, SignInThrottle, User
+from services.auth.models import STAFF_ROLES, RefreshToken, SignInThrottle, User
 from services.auth.passwords import hash_password, verify_password
-from services.auth.tokens import AccessClaims, AccessTokens
+from services.auth.tokens import AccessClaims, AccessTokens, SignedInUser, SignInCache
 from services.clock import Clock
 from services.config import ServiceSettings
 from services.db.base import new_id
-from services.errors import DomainError, Unauthorized
+from services.errors import DomainError, Forbidden, Unauthorized
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,8 @@ class AuthContext:
     clock: Clock
     settings: ServiceSettings
     tokens: AccessTokens
+    # Live and revoked sign-ins, so the per-request token check needs no database round trip.
+    sign_ins: SignInCache = field(default_factory=SignInCache)
 
 
 def normalise_email(email: str) -> str:
@@ -48,10 +50,18 @@ def normalise_email(email: str) -> str:
 
 def actor_for(user: User, *, request_id: str | None = None, client_address: str | None = None) -> Actor:
     """The Actor a signed-in user acts as."""
+    signed_in = SignedInUser(user.id, user.role, user.full_name, user.branch_id)
+    return signed_in_actor(signed_in, request_id=request_id, client_address=client_address)
+
+
+def signed_in_actor(
+    user: SignedInUser, *, request_id: str | None = None, client_address: str | None = None
+) -> Actor:
+    """The Actor of a sign-in, from the user facts the token check keeps (no ORM object needed)."""
     return Actor(
-        user_id=user.id,
+        user_id=user.user_id,
         role=user.role,
-        name=user.full_name,
+        name=user.name,
         channel=CHANNEL_BY_ROLE.get(user.role, "portal"),
         branch_id=user.branch_id,
         request_id=request_id,
@@ -294,6 +304,21 @@ def sign_in(
                 after={"email": email, "reason": refusal.code},
             )
             return refusal
+    if user is not None and user.role in STAFF_ROLES and not ctx.settings.staff_password_sign_in:
+        # This deployment lets staff in only through the identity provider (with its second factor).
+        _audit_on_user_chains(
+            session,
+            attempt_actor,
+            ctx.clock,
+            user,
+            action="auth.sign_in_refused",
+            outcome="denied",
+            after={"email": email, "reason": "auth.password_sign_in_disabled"},
+        )
+        return Forbidden(
+            "auth.password_sign_in_disabled",
+            "Staff sign in with the company login here: use the single sign-on button.",
+        )
     if user is None or user.disabled or not verify_password(user.password_hash if user else None, password):
         for throttle in throttles:
             throttle.fail()
@@ -366,7 +391,7 @@ def refresh(
         return invalid
     actor = actor_for(user, request_id=request_id, client_address=client_address)
     if row.used_at is not None:
-        _revoke_family(session, row.family_id, now)
+        _revoke_family(session, ctx, row.family_id, now)
         _audit_on_user_chains(
             session,
             actor,
@@ -397,7 +422,7 @@ def sign_out(
     row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == _digest(refresh_token)))
     if row is None or row.revoked_at is not None:
         return
-    _revoke_family(session, row.family_id, ctx.clock.now())
+    _revoke_family(session, ctx, row.family_id, ctx.clock.now())
     user = session.get(User, row.user_id)
     if user is not None:
         _audit_on_user_chains(
@@ -411,20 +436,21 @@ def sign_out(
         )
 
 
-def _revoke_family(session: Session, family_id: str, now: datetime) -> None:
+def _revoke_family(session: Session, ctx: AuthContext, family_id: str, now: datetime) -> None:
     session.execute(
         update(RefreshToken)
         .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+    # Access tokens of this family die at commit: the after-commit hook drops the sign-in from
+    # this instance's cache. (Only single-instance deployments cache, see SignInCache.)
+    event.listen(session, "after_commit", lambda _s: ctx.sign_ins.revoke(family_id), once=True)
 
 
-def family_revoked(session: Session, family_id: str) -> bool:
+def family_revoked_clause(family_id: str) -> ColumnElement[bool]:
+    """A boolean column: has this sign-in (refresh family) been revoked? Labelled `revoked`."""
     return (
-        session.scalar(
-            select(RefreshToken.id)
-            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_not(None))
-            .limit(1)
-        )
-        is not None
+        exists()
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_not(None))
+        .label("revoked")
     )

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.accounts.models import Account, AccountHolder
 from services.api.deps import ActorDep, ContainerDep, client_address, request_id
 from services.api.openapi import raises
-from services.auth import service
+from services.auth import oidc_service, service
 from services.auth.models import User
-from services.auth.schemas import Me, RefreshRequest, SignInRequest, TokenPairOut
-from services.errors import DomainError, Unauthorized
+from services.auth.oidc import OidcProvider, check_loopback_redirect
+from services.auth.schemas import (
+    Me,
+    OidcConfigOut,
+    OidcExchangeRequest,
+    OidcSignOutOut,
+    OidcStartOut,
+    OidcStartRequest,
+    RefreshRequest,
+    SignInRequest,
+    TokenPairOut,
+)
+from services.bootstrap import Container
+from services.errors import DomainError, NotFound, Unauthorized
 
 router = APIRouter(tags=["auth"])
 
@@ -96,10 +111,106 @@ def sign_out(body: RefreshRequest, request: Request, c: ContainerDep) -> Respons
 
 
 @router.get("/me", response_model=Me)
-def me(actor: ActorDep, c: ContainerDep) -> Me:
+def me(actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """The signed-in user and the accounts they hold."""
+    # Hot read: one Core statement for the user and their accounts (outer join: staff hold none).
     with c.db.read() as session:
-        user = session.get(User, actor.user_id)
-        if user is None:
-            raise Unauthorized("auth.token_invalid", "Your session has ended. Please sign in again.")
-        return me_for(session, user)
+        rows = session.execute(
+            select(User.id, User.email, User.full_name, User.role, User.branch_id)
+            .add_columns(Account.id.label("account_id"), Account.name.label("account_name"))
+            .select_from(User)
+            .outerjoin(AccountHolder, AccountHolder.user_id == User.id)
+            .outerjoin(Account, Account.id == AccountHolder.account_id)
+            .where(User.id == actor.user_id)
+            .order_by(Account.name)
+        ).all()
+    if not rows:
+        raise Unauthorized("auth.token_invalid", "Your session has ended. Please sign in again.")
+    user = rows[0]
+    return {
+        "id": user.id,
+        "email": user.email,
+        "full_name": user.full_name,
+        "role": user.role,
+        "branch_id": user.branch_id,
+        "accounts": [{"id": r.account_id, "name": r.account_name} for r in rows if r.account_id is not None],
+    }
+
+
+# --- single sign-on (OpenID Connect) -----------------------------------------------------------
+
+# 404 when single sign-on is off; 400/422/503 are generated (services.api.openapi).
+OIDC_PROBLEMS = raises(401, 403, 404, 429)
+
+
+def _oidc(c: Container) -> OidcProvider:
+    provider = c.extras.get("oidc")
+    if not isinstance(provider, OidcProvider):
+        raise NotFound("auth.oidc_disabled", "Single sign-on is not offered by this Portal service.")
+    return provider
+
+
+@router.get("/auth/oidc/config", response_model=OidcConfigOut)
+def oidc_config(c: ContainerDep) -> OidcConfigOut:
+    """Whether single sign-on is offered, through whom, and whether staff may still use passwords."""
+    provider = c.extras.get("oidc")
+    enabled = isinstance(provider, OidcProvider)
+    return OidcConfigOut(
+        enabled=enabled,
+        provider_name=provider.display_name if isinstance(provider, OidcProvider) else None,
+        staff_password_sign_in=c.settings.staff_password_sign_in,
+        loopback_port=c.settings.oidc_loopback_port,
+    )
+
+
+@router.post("/auth/oidc/start", response_model=OidcStartOut, responses=OIDC_PROBLEMS)
+def oidc_start(body: OidcStartRequest, c: ContainerDep) -> OidcStartOut:
+    """The provider's authorization URL (code + PKCE S256) and the signed state for this sign-in."""
+    provider = _oidc(c)
+    check_loopback_redirect(body.redirect_uri)
+    return OidcStartOut(
+        **oidc_service.start_sign_in(
+            provider, redirect_uri=body.redirect_uri, code_challenge=body.code_challenge
+        )
+    )
+
+
+@router.post("/auth/oidc/exchange", response_model=TokenPairOut, responses=OIDC_PROBLEMS)
+def oidc_exchange(body: OidcExchangeRequest, request: Request, c: ContainerDep) -> TokenPairOut:
+    """Authorization code + PKCE verifier (or an ID token) + state -> a portal session."""
+    provider = _oidc(c)
+    with c.db.write() as session:
+        outcome = oidc_service.exchange(
+            session,
+            c.auth,
+            provider,
+            state=body.state,
+            code_verifier=body.code_verifier,
+            redirect_uri=body.redirect_uri,
+            code=body.code,
+            id_token=body.id_token,
+            client_address=client_address(request),
+            request_id=request_id(request),
+        )
+        result = None if isinstance(outcome, DomainError) else _pair_out(session, outcome)
+    # Raised after commit: the refusal's audit event is kept, nothing else was written.
+    if isinstance(outcome, DomainError):
+        raise outcome
+    assert result is not None
+    return result
+
+
+@router.post("/auth/oidc/sign-out", response_model=OidcSignOutOut, responses=OIDC_PROBLEMS)
+def oidc_sign_out(body: RefreshRequest, request: Request, c: ContainerDep) -> OidcSignOutOut:
+    """End the portal session; answer the provider's end-session URL for the browser."""
+    provider = _oidc(c)
+    with c.db.write() as session:
+        url = oidc_service.sso_sign_out(
+            session,
+            c.auth,
+            provider,
+            refresh_token=body.refresh_token,
+            client_address=client_address(request),
+            request_id=request_id(request),
+        )
+    return OidcSignOutOut(end_session_url=url)

@@ -64,6 +64,10 @@ def seed_demo_cases(
         account_id=shah.id,
         kind="dispute",
         category="payment_not_applied",
-        subject="My renters payment shows as unpaid",
-        description="I paid my renters premium on the 5th but the app still says it is past due.",
+        subject="My renters payment shows as “unpaid”",
+        description=(
+            "I paid my renters premium on the 5th but the app still says it is “past due”. "
+            "My card is from a French bank, which charged me a €2.50 foreign-payment fee on top — "
+            "I don't want to pay twice."
+        ),
     )

@@ -91,5 +91,7 @@ class CaseAttachment(Base):
     media_type: Mapped[str] = mapped_column(String(80))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    # The bytes live in the blob store ("case-attachments", keyed by sha256); rows written before
+    # the blob store (or without one) keep them here. Deferred: listing a case never loads them.
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, default=None, deferred=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

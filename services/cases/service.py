@@ -28,12 +28,13 @@ from services.accounts.service import authorize_account
 from services.actor import Actor
 from services.audit import service as audit
 from services.auth.models import User
+from services.blobs import BlobCorrupted, BlobMissing, BlobStore
 from services.cases.commitments import DEADLINES, case_commitments, deadline_states, next_due
 from services.cases.models import OPEN_CASE_STATUSES, Case, CaseAttachment, CaseEntry
 from services.claims.models import Claim
 from services.clock import Clock
 from services.db.base import new_id
-from services.errors import Conflict, Forbidden, Invalid, NotFound
+from services.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from services.payments.models import Payment, Refund
 from services.policies.models import Policy
 
@@ -105,6 +106,12 @@ class AuditOnlyNotifier:
 class CaseContext:
     rules: CaseRules = field(default_factory=CaseRules)
     notifier: EscalationNotifier = field(default_factory=AuditOnlyNotifier)
+    # Where attachment bytes are kept (bootstrap passes the service's store); None keeps them in
+    # the database row, as before the blob store.
+    blobs: BlobStore | None = None
+
+
+ATTACHMENTS = "case-attachments"
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -261,21 +268,68 @@ def case_queue(
     return cases
 
 
+@dataclass(frozen=True)
+class AttachmentContent:
+    attachment: CaseAttachment
+    content: bytes
+
+
 def attachment_content(
     session: Session,
     actor: Actor,
     clock: Clock,
+    ctx: CaseContext,
     *,
     case_id: str,
     attachment_id: str,
     account_id: str | None = None,
-) -> CaseAttachment:
-    """A case attachment the actor may open."""
-    case, _ = _authorize_case(session, actor, clock, case_id, account_id)
+) -> AttachmentContent | DomainError:
+    """A case attachment the actor may open, its SHA-256 checked. A mismatch is recorded on the
+    audit trail and the refusal returned, so the view raises it after the event commits."""
+    case, acting = _authorize_case(session, actor, clock, case_id, account_id)
     att = session.get(CaseAttachment, attachment_id)
     if att is None or att.case_id != case.id:
         raise NotFound("case.attachment_not_found", "We could not find that attachment.")
-    return att
+    try:
+        content = _attachment_bytes(ctx, att)
+    except BlobMissing:
+        return DomainError(
+            "case.attachment_missing", "This attachment's file is missing from our storage.", status=500
+        )
+    except BlobCorrupted as exc:
+        audit.record(
+            session,
+            acting,
+            clock,
+            action="case.attachment_integrity_failed",
+            account_id=case.account_id,
+            entity_type="case_attachment",
+            entity_id=att.id,
+            after={
+                "case_id": case.id,
+                "number": case.number,
+                "sha256": att.sha256,
+                "found_sha256": exc.found,
+            },
+            outcome="failure",
+        )
+        return DomainError(
+            "case.attachment_corrupted",
+            "This attachment failed its integrity check and cannot be shown. We have recorded the problem.",
+            status=500,
+        )
+    return AttachmentContent(att, content)
+
+
+def _attachment_bytes(ctx: CaseContext, att: CaseAttachment) -> bytes:
+    if att.content is not None:  # kept in the row (before the blob store): checked the same way
+        found = hashlib.sha256(att.content).hexdigest()
+        if found != att.sha256:
+            raise BlobCorrupted(ATTACHMENTS, att.sha256, found)
+        return att.content
+    if ctx.blobs is None:
+        raise BlobMissing(ATTACHMENTS, att.sha256)
+    return ctx.blobs.open(ATTACHMENTS, att.sha256).read()  # small (under MAX_ATTACHMENT_BYTES)
 
 
 # --- changing ----------------------------------------------------------------------------------
@@ -465,14 +519,17 @@ def open_case(
     _add_entry(session, case, acting, clock, "raised", description)
     stored = []
     for name, media_type, content in files:
+        # Kept before the row commits; if the transaction fails the blob stays unreferenced (it is
+        # content-addressed, so a retry or another case with the same bytes reuses it).
+        sha256 = ctx.blobs.put_bytes(ATTACHMENTS, content).sha256 if ctx.blobs is not None else None
         att = CaseAttachment(
             id=new_id("catt"),
             case_id=case.id,
             filename=name,
             media_type=media_type,
             size=len(content),
-            sha256=hashlib.sha256(content).hexdigest(),
-            content=content,
+            sha256=sha256 or hashlib.sha256(content).hexdigest(),
+            content=None if sha256 else content,
             created_at=now,
         )
         session.add(att)

@@ -22,6 +22,7 @@ from services.cases.schemas import (
     CaseResponse,
     Team,
 )
+from services.errors import DomainError
 from services.schemas_common import PathId
 
 router = APIRouter(tags=["cases"])
@@ -75,24 +76,38 @@ def get_case(account_id: PathId, case_id: PathId, actor: ActorDep, c: ContainerD
 @router.get(
     "/accounts/{account_id}/cases/{case_id}/attachments/{attachment_id}",
     response_class=Response,
-    responses=binary(*sorted(service.ATTACHMENT_TYPES), description="The attachment as uploaded"),
+    responses={
+        **binary(*sorted(service.ATTACHMENT_TYPES), description="The attachment as uploaded"),
+        500: {"description": "The stored attachment failed its integrity check (refused and recorded)"},
+    },
 )
 def attachment(
     account_id: PathId, case_id: PathId, attachment_id: PathId, actor: ActorDep, c: ContainerDep
 ) -> Response:
     """The attachment's bytes, as uploaded."""
-    with c.db.read() as session:
-        att = service.attachment_content(
-            session, actor, c.clock, case_id=case_id, attachment_id=attachment_id, account_id=account_id
+    with c.db.write() as session:  # write: a failed integrity check is recorded
+        outcome = service.attachment_content(
+            session,
+            actor,
+            c.clock,
+            case_context(c),
+            case_id=case_id,
+            attachment_id=attachment_id,
+            account_id=account_id,
         )
-        return Response(
-            att.content,
-            media_type=att.media_type,
-            headers={
-                "Content-Disposition": f'attachment; filename="{att.id}"',
-                "X-Content-SHA256": att.sha256,
-            },
-        )
+        if isinstance(outcome, DomainError):
+            refusal = outcome
+        else:
+            att = outcome.attachment
+            return Response(
+                outcome.content,
+                media_type=att.media_type,
+                headers={
+                    "Content-Disposition": f'attachment; filename="{att.id}"',
+                    "X-Content-SHA256": att.sha256,
+                },
+            )
+    raise refusal  # after commit: the failed integrity check stays on the record
 
 
 @router.post("/accounts/{account_id}/cases/{case_id}/messages", responses=raises(409))

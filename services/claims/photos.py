@@ -1,15 +1,19 @@
-"""The claim photo store: streaming receipt, content checks, and content-addressed files.
+"""The claim photo store: streaming receipt, content checks, and content-addressed blobs.
 
-Layout under the service's data dir (`claim-photos/`):
-    tmp/                    uploads being received (removed on any refusal or disconnect)
-    originals/ab/<sha256>   the bytes exactly as uploaded: the evidence the audit trail hashes
-    display/ab/<sha256>     a JPEG rendition of that original (named by the original's hash),
-                            EXIF orientation applied, metadata stripped
+Photos are kept in the service's blob store (services/blobs: the data dir by default, an S3
+bucket shared by every instance in a deployment), in two namespaces:
+    claim-photos/originals    the bytes exactly as uploaded, keyed by their SHA-256: the evidence
+                              the audit trail hashes
+    claim-photos/renditions   JPEG display renditions (EXIF orientation applied, metadata
+                              stripped), keyed by their own SHA-256 and linked from the original's
+Uploads are received into `<data dir>/claim-photos/tmp/` (removed on any refusal or disconnect)
+and handed to the store from there: a rename for the local store, a streamed multipart upload
+for S3. Every read is checked against its SHA-256 first (BlobCorrupted otherwise).
 
 Threading rule: `receive` is a coroutine for the server's event loop (its hashing and writes hop
-to worker threads); `inspect`, `commit`, `ensure_display` and `discard` block and run in worker
-threads. Full decodes are serialised by a semaphore and the display renditions are made by one
-background worker, so several large uploads at once cost the memory of one decode at most.
+to worker threads); `inspect`, `commit`, `ensure_display`, `open_*` and `discard` block and run in
+worker threads. Full decodes are serialised by a semaphore and the display renditions are made by
+one background worker, so several large uploads at once cost the memory of one decode at most.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import struct
 import threading
 import unicodedata
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +37,7 @@ from typing import BinaryIO
 
 from PIL import Image, ImageFile
 
+from services.blobs import BlobCorrupted, BlobReader, BlobStore, LocalBlobStore
 from services.errors import DomainError, Invalid
 
 # Content types by the format Pillow detects from the bytes (never from the file name).
@@ -58,6 +63,8 @@ _TRANSPOSE = {
     8: Image.Transpose.ROTATE_90,
 }
 log = logging.getLogger(__name__)
+ORIGINALS = "claim-photos/originals"
+RENDITIONS = "claim-photos/renditions"
 
 _heif_registered = False
 _heif_lock = threading.Lock()
@@ -119,6 +126,8 @@ class Inspected:
 # Bytes handed to a worker thread at a time while receiving: large enough that the hop costs
 # nothing, small enough that four uploads at once hold only a few MB between them.
 WRITE_BATCH = 1 << 20
+# How long a background rendition waits for uploads in flight to finish before it runs anyway.
+RENDER_DEFER_SECONDS = 10.0
 TAIL_BLOCK = 1 << 16
 
 
@@ -132,14 +141,19 @@ class PhotoStore:
     so a 25 MB photo is not decoded while the customer waits and memory stays bounded.
     """
 
-    def __init__(self, root: Path, *, max_bytes: int, max_pixels: int, decoders: int = 1) -> None:
-        self.root = Path(root)
+    def __init__(
+        self, root: Path, blobs: BlobStore, *, max_bytes: int, max_pixels: int, decoders: int = 1
+    ) -> None:
+        self.root = Path(root)  # local working folder: uploads being received, renditions being made
+        self.blobs = blobs
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
         self._decode = threading.BoundedSemaphore(decoders)
         self._renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claim-photo-display")
-        for sub in ("tmp", "originals", "display"):
-            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        self._uploads = 0  # uploads in flight in this process; renditions wait for them
+        self._idle = threading.Condition()
+        (self.root / "tmp").mkdir(parents=True, exist_ok=True)
+        _adopt_legacy_renditions(self.root / "display", blobs)
 
     # --- receiving ---------------------------------------------------------------------------
 
@@ -164,20 +178,32 @@ class PhotoStore:
             digest.update(data)
             fh.write(data)
 
+        # One batch is hashed and written in a worker thread while the next is received.
+        pending: asyncio.Future[None] | None = None
         try:
             with tmp.open("wb") as fh:
-                async for chunk in chunks:
-                    if not chunk:
-                        continue
-                    size += len(chunk)
-                    if size > self.max_bytes:
-                        raise self.too_large()
-                    batch += chunk
-                    if len(batch) >= WRITE_BATCH:
-                        data, batch = bytes(batch), bytearray()
-                        await asyncio.to_thread(flush, fh, data)
-                if batch:
-                    await asyncio.to_thread(flush, fh, bytes(batch))
+                try:
+                    async for chunk in chunks:
+                        if not chunk:
+                            continue
+                        size += len(chunk)
+                        if size > self.max_bytes:
+                            raise self.too_large()
+                        batch += chunk
+                        if len(batch) >= WRITE_BATCH:
+                            data, batch = bytes(batch), bytearray()
+                            if pending is not None:
+                                await pending
+                            pending = asyncio.ensure_future(asyncio.to_thread(flush, fh, data))
+                    if pending is not None:
+                        await pending
+                    if batch:
+                        await asyncio.to_thread(flush, fh, bytes(batch))
+                finally:
+                    if pending is not None and not pending.done():
+                        # Refused or cut off: let the write in flight finish before the file goes.
+                        with contextlib.suppress(BaseException):
+                            await asyncio.shield(pending)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -208,7 +234,7 @@ class PhotoStore:
             max_pixels=self.max_pixels,
         )
 
-    def _open(self, path: Path) -> Image.Image:
+    def _open(self, path: Path | BinaryIO) -> Image.Image:
         if ImageFile.LOAD_TRUNCATED_IMAGES:  # a global someone could flip; we need it off
             raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES must stay False")
         with warnings.catch_warnings():
@@ -249,26 +275,45 @@ class PhotoStore:
 
     # --- the display rendition ---------------------------------------------------------------
 
-    def display_path(self, sha256: str) -> Path:
-        return self.path_of("display", sha256)
+    @contextlib.contextmanager
+    def uploading(self) -> Iterator[None]:
+        """Mark an upload in flight (non-blocking; safe on the event loop)."""
+        with self._idle:
+            self._uploads += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._uploads -= 1
+                self._idle.notify_all()
 
     def render_later(self, sha256: str) -> None:
         """Queue the display rendition of a kept original for the background worker."""
-        future = self._renderer.submit(self.ensure_display, sha256)
+        future = self._renderer.submit(self._render_when_idle, sha256)
         future.add_done_callback(_log_failure)
 
-    def ensure_display(self, sha256: str) -> Path:
-        """The display rendition of this original, making it first if needed (blocking)."""
-        final = self.display_path(sha256)
-        if final.exists():
-            return final
+    def _render_when_idle(self, sha256: str) -> str:
+        # A rendition is a second's decode: customers' uploads in flight get the CPU first (a
+        # rendition asked for by a reader is made at once by `open_display`, not here).
+        with self._idle:
+            self._idle.wait_for(lambda: self._uploads == 0, timeout=RENDER_DEFER_SECONDS)
+        return self.ensure_display(sha256)
+
+    def ensure_display(self, sha256: str) -> str:
+        """The SHA-256 of this original's display rendition, making it first if needed (blocking).
+
+        Raises BlobCorrupted when the original fails its hash check (nothing is made from it)."""
+        existing = self._rendition_of(sha256)
+        if existing is not None:
+            return existing
         _register_heif()
         with self._decode:
-            if final.exists():
-                return final
+            existing = self._rendition_of(sha256)
+            if existing is not None:
+                return existing
             tmp = self.root / "tmp" / f"disp-{secrets.token_hex(12)}"
             try:
-                with self._open(self.path_of("originals", sha256)) as img:
+                with self.blobs.open(ORIGINALS, sha256) as original, self._open(original.file) as img:
                     orientation = img.getexif().get(_ORIENTATION, 1)
                     if img.format == "JPEG":
                         # Decode at a reduced DCT scale (1/2, 1/4 or 1/8) that still leaves at
@@ -284,42 +329,75 @@ class PhotoStore:
                     if method is not None:
                         display = display.transpose(method)
                     display.save(tmp, "JPEG", quality=DISPLAY_QUALITY)
-                final.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp, final)
+                stored = self.blobs.put_file(RENDITIONS, tmp, move=True)
+                self.blobs.link(RENDITIONS, sha256, stored.sha256)
             except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
-                tmp.unlink(missing_ok=True)
                 raise PhotoRefused(
                     "claim.photo_unreadable", "This photo could not be shown.", status=422
                 ) from exc
-            except BaseException:
+            finally:
                 tmp.unlink(missing_ok=True)
-                raise
-        return final
+        return stored.sha256
+
+    def _rendition_of(self, sha256: str) -> str | None:
+        linked = self.blobs.resolve(RENDITIONS, sha256)
+        return linked if linked is not None and self.blobs.exists(RENDITIONS, linked) else None
+
+    def open_original(self, sha256: str) -> BlobReader:
+        """The original bytes, hash-checked (BlobMissing / BlobCorrupted otherwise)."""
+        return self.blobs.open(ORIGINALS, sha256)
+
+    def open_display(self, sha256: str) -> BlobReader:
+        """The display rendition, made now if the background worker has not made it yet.
+
+        A rendition that fails its own hash check is derived data: it is made again from the
+        (checked) original rather than refused; a bad original raises BlobCorrupted."""
+        rendition = self.ensure_display(sha256)
+        try:
+            return self.blobs.open(RENDITIONS, rendition)
+        except BlobCorrupted:
+            log.warning(
+                "display rendition %s of %s failed its hash check; making it again", rendition, sha256
+            )
+            self.blobs.delete(RENDITIONS, rendition)
+            return self.blobs.open(RENDITIONS, self.ensure_display(sha256))
 
     def close(self) -> None:
         self._renderer.shutdown(wait=False, cancel_futures=True)
 
     # --- keeping -----------------------------------------------------------------------------
 
-    def path_of(self, kind: str, sha256: str) -> Path:
-        if kind not in ("originals", "display") or not re.fullmatch(r"[0-9a-f]{64}", sha256):
-            raise ValueError("bad photo reference")
-        return self.root / kind / sha256[:2] / sha256
-
-    def commit(self, received: Received) -> list[Path]:
-        """Move the original into place; returns the paths this call created (for rollback)."""
-        final = self.path_of("originals", received.sha256)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        if final.exists():
-            received.tmp_path.unlink(missing_ok=True)  # the same bytes are already kept
-            return []
-        os.replace(received.tmp_path, final)
-        return [final]
+    def commit(self, received: Received) -> list[str]:
+        """Keep the original in the blob store; returns the keys this call created (for rollback)."""
+        stored = self.blobs.put_file(ORIGINALS, received.tmp_path, sha256=received.sha256, move=True)
+        return [stored.sha256] if stored.created else []
 
     def discard(self, *paths: Path) -> None:
         for path in paths:
             with contextlib.suppress(OSError):
                 path.unlink(missing_ok=True)
+
+    def forget(self, sha256: str) -> None:
+        """Remove an original (and its rendition) that no photo refers to."""
+        rendition = self.blobs.resolve(RENDITIONS, sha256)
+        self.blobs.delete(ORIGINALS, sha256)
+        if rendition is not None:
+            self.blobs.delete(RENDITIONS, rendition)
+
+
+def _adopt_legacy_renditions(folder: Path, blobs: BlobStore) -> None:
+    """Earlier versions kept renditions as `display/ab/<original sha>` in the data dir; move them
+    into the blob store under their own hash, linked from the original's (once, at start)."""
+    if not folder.is_dir() or not isinstance(blobs, LocalBlobStore):
+        return
+    for path in sorted(folder.glob("??/*")):
+        if path.is_file() and re.fullmatch(r"[0-9a-f]{64}", path.name):
+            stored = blobs.put_file(RENDITIONS, path, move=True)
+            blobs.link(RENDITIONS, path.name, stored.sha256)
+    with contextlib.suppress(OSError):
+        for shard in folder.iterdir():
+            shard.rmdir()
+        folder.rmdir()
 
 
 def _not_allowed() -> PhotoRefused:
@@ -356,18 +434,10 @@ def _has_end_marker(path: Path, scan_start: int) -> bool:
     return False
 
 
-def _log_failure(future: Future[Path]) -> None:
+def _log_failure(future: Future[str]) -> None:
     exc = future.exception() if not future.cancelled() else None
     if exc is not None and not isinstance(exc, PhotoRefused):
         log.error("display rendition failed", exc_info=exc)
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _capture_time(img: Image.Image) -> str | None:

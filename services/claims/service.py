@@ -559,5 +559,30 @@ def get_photo(session: Session, actor: Actor, clock: Clock, *, claim_id: str, ph
     return photo
 
 
+def record_photo_integrity_failure(
+    session: Session, actor: Actor, clock: Clock, *, claim_id: str, photo_id: str, found_sha256: str
+) -> None:
+    """Put a photo whose stored bytes no longer match its SHA-256 on the audit trail."""
+    claim, acting = _load_claim(session, actor, clock, claim_id)
+    photo = get_photo(session, actor, clock, claim_id=claim_id, photo_id=photo_id)
+    audit.record(
+        session,
+        acting,
+        clock,
+        action="claim.photo_integrity_failed",
+        account_id=claim.account_id,
+        entity_type="claim_photo",
+        entity_id=photo.id,
+        after={
+            "claim_id": claim.id,
+            "number": claim.number,
+            "filename": photo.filename,
+            "sha256": photo.sha256,
+            "found_sha256": found_sha256,
+        },
+        outcome="failure",
+    )
+
+
 def sha_in_use(session: Session, sha256: str) -> bool:
     return session.scalar(select(ClaimPhoto.id).where(ClaimPhoto.sha256 == sha256).limit(1)) is not None

@@ -7,17 +7,19 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect
 
 from services.api.deps import ActorDep, ContainerDep
 from services.api.openapi import binary, raises
+from services.blobs import BlobCorrupted, BlobMissing, BlobReader
 from services.bootstrap import Container
 from services.claims import service
 from services.claims.photos import PhotoStore, check_filename
 from services.claims.schemas import ClaimCreate, ClaimList, ClaimOut, PhotoList, PhotoOut, TransitionRequest
 from services.claims.sla import parse_holidays
-from services.errors import Invalid
+from services.errors import DomainError, Invalid
 from services.schemas_common import PathId, QueryId, filename_rules
 
 router = APIRouter(tags=["claims"])
@@ -105,7 +107,10 @@ def list_photos(claim_id: PathId, actor: ActorDep, c: ContainerDep) -> dict[str,
 @router.get(
     "/claims/{claim_id}/photos/{photo_id}/content",
     response_class=Response,
-    responses=binary(*PHOTO_MEDIA_TYPES, description="The photo (display: JPEG)"),
+    responses={
+        **binary(*PHOTO_MEDIA_TYPES, description="The photo (display: JPEG)"),
+        500: {"description": "The stored photo failed its integrity check (refused and recorded)"},
+    },
 )
 async def photo_content(
     claim_id: PathId,
@@ -122,21 +127,51 @@ async def photo_content(
 
     photo = await asyncio.to_thread(find)
     store = photo_store(c)
-    if rendition == "original":
-        path, media = store.path_of("originals", photo.sha256), photo.content_type
-        extra = {"X-Content-SHA256": photo.sha256}
-    else:
-        # Normally made in the background just after the upload; made now if not there yet.
-        path, media, extra = await asyncio.to_thread(store.ensure_display, photo.sha256), "image/jpeg", {}
-    return FileResponse(
-        path,
-        media_type=media,
-        headers={
+    try:
+        if rendition == "original":
+            reader = await asyncio.to_thread(store.open_original, photo.sha256)
+            media, extra = photo.content_type, {"X-Content-SHA256": photo.sha256}
+        else:
+            # Normally made in the background just after the upload; made now if not there yet.
+            reader = await asyncio.to_thread(store.open_display, photo.sha256)
+            media, extra = "image/jpeg", {}
+    except BlobCorrupted as exc:
+        await asyncio.to_thread(_record_integrity_failure, c, actor, claim_id, photo_id, exc.found)
+        raise DomainError(
+            "claim.photo_corrupted",
+            "This photo failed its integrity check and cannot be shown. We have recorded the problem.",
+            status=500,
+        ) from None
+    except BlobMissing:
+        raise DomainError(
+            "claim.photo_missing", "This photo's file is missing from our storage.", status=500
+        ) from None
+    return _stream(
+        reader,
+        media,
+        {
             "Content-Disposition": f"inline; filename*=UTF-8''{quote(photo.filename)}",
             "Cache-Control": "private, max-age=3600",
             **extra,
         },
     )
+
+
+def _stream(reader: BlobReader, media: str, headers: dict[str, str]) -> StreamingResponse:
+    """Send a checked blob in chunks (read in worker threads); the file closes when done or cut."""
+    return StreamingResponse(
+        reader.chunks(),
+        media_type=media,
+        headers={**headers, "Content-Length": str(reader.size)},
+        background=BackgroundTask(reader.close),
+    )
+
+
+def _record_integrity_failure(c: Container, actor: Any, claim_id: str, photo_id: str, found: str) -> None:
+    with c.db.write() as session:
+        service.record_photo_integrity_failure(
+            session, actor, c.clock, claim_id=claim_id, photo_id=photo_id, found_sha256=found
+        )
 
 
 @router.post(
@@ -163,45 +198,48 @@ async def upload_photo(
 
     # Refusals that need no bytes come before we read any.
     await asyncio.to_thread(authorize)
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > store.max_bytes:
-        raise store.too_large()
-    try:
-        received = await store.receive(request.stream())
-    except ClientDisconnect:
-        raise Invalid("claim.upload_interrupted", "The upload stopped before the photo arrived.") from None
-    created: list[Any] = []
-    try:
-        inspected = await asyncio.to_thread(store.inspect, received)
-        created = await asyncio.to_thread(store.commit, received)
+    with store.uploading():  # background renditions wait while uploads are in flight
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > store.max_bytes:
+            raise store.too_large()
+        try:
+            received = await store.receive(request.stream())
+        except ClientDisconnect:
+            raise Invalid(
+                "claim.upload_interrupted", "The upload stopped before the photo arrived."
+            ) from None
+        created: list[str] = []
+        try:
+            inspected = await asyncio.to_thread(store.inspect, received)
+            created = await asyncio.to_thread(store.commit, received)
 
-        def record() -> dict[str, Any]:
-            with c.db.write() as session:
-                photo = service.attach_claim_photo(
-                    session,
-                    actor,
-                    c.clock,
-                    claim_id=claim_id,
-                    filename=name,
-                    received=received,
-                    inspected=inspected,
-                )
-                return service.photo_dict(photo)
+            def record() -> dict[str, Any]:
+                with c.db.write() as session:
+                    photo = service.attach_claim_photo(
+                        session,
+                        actor,
+                        c.clock,
+                        claim_id=claim_id,
+                        filename=name,
+                        received=received,
+                        inspected=inspected,
+                    )
+                    return service.photo_dict(photo)
 
-        photo = await asyncio.to_thread(record)
-    except BaseException:
-        store.discard(received.tmp_path)
-        # Files this upload created but no photo row refers to are removed: nothing half-kept.
-        await asyncio.to_thread(_discard_unreferenced, c, store, created)
-        raise
+            photo = await asyncio.to_thread(record)
+        except BaseException:
+            store.discard(received.tmp_path)
+            # Files this upload created but no photo row refers to are removed: nothing half-kept.
+            await asyncio.to_thread(_discard_unreferenced, c, store, created)
+            raise
     store.render_later(received.sha256)  # the display picture, made off the customer's wait
     return photo
 
 
-def _discard_unreferenced(c: Container, store: PhotoStore, paths: list[Any]) -> None:
-    if not paths:
+def _discard_unreferenced(c: Container, store: PhotoStore, keys: list[str]) -> None:
+    if not keys:
         return
     with c.db.read() as session:
-        for path in paths:
-            if not service.sha_in_use(session, path.name):
-                store.discard(path)
+        for sha256 in keys:
+            if not service.sha_in_use(session, sha256):
+                store.forget(sha256)

@@ -21,6 +21,7 @@ from services.audit.narrative import category, describe, who
 from services.clock import Clock
 from services.errors import Forbidden, Invalid, NotFound
 from services.payments.models import Delinquency, Installment, Payment, PaymentAllocation, Refund
+from services.payments.service import paid_outside_portal
 from services.policies.models import Policy
 
 STAFF = {"agent", "supervisor", "admin", "branch_staff"}
@@ -143,6 +144,45 @@ def _concerns(e: AuditEvent, policy: Policy) -> bool:
     return number is None or number == policy.number
 
 
+RECORDED_KIND = "recorded"
+
+
+def _paid_without_charge(
+    session: Session, policy: Policy, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """Installments marked paid in the period for more than any Portal charge paid towards them.
+
+    Money recorded as received without a card charge through Portal (paid before the customer's
+    account moved to Portal, as the demo household's earlier installments were) leaves no
+    Payment row: each is listed as a payment of kind "recorded" with no Stripe id, so the answer
+    agrees with the installment the customer and staff see as Paid.
+    """
+    rows = []
+    for inst, amount in paid_outside_portal(session, [policy.id], paid_from=start, paid_before=end):
+        paid_at = inst.paid_at
+        assert paid_at is not None
+        rows.append(
+            {
+                "payment_id": f"recorded:{inst.id}",
+                "created_at": paid_at,
+                "local_time": paid_at.astimezone(ZoneInfo(policy.time_zone)).isoformat(timespec="seconds"),
+                "kind": RECORDED_KIND,
+                "status": "succeeded",
+                "amount_minor": amount,
+                "refunded_minor": 0,
+                "currency": inst.currency,
+                "stripe_payment_intent_id": None,
+                "idempotency_key": None,
+                "receipt_number": None,
+                "channel": "records",
+                "installments": [inst.id],
+                "installment_due_date": inst.due_date.isoformat(),
+                "refunds": [],
+            }
+        )
+    return rows
+
+
 def double_charge_answer(
     session: Session,
     actor: Actor,
@@ -211,6 +251,11 @@ def double_charge_answer(
                 ],
             }
         )
+    recorded = _paid_without_charge(session, policy, start, end)
+    for r in recorded:
+        for installment_id in r["installments"]:
+            taken_for.setdefault(installment_id, []).append(r["payment_id"])
+    charges = sorted(charges + recorded, key=lambda c: c["created_at"])
     duplicates = {pid for ids in taken_for.values() if len(ids) > 1 for pid in ids}
     for c in charges:
         c["possible_duplicate"] = c["payment_id"] in duplicates
@@ -222,7 +267,11 @@ def double_charge_answer(
         "from": date_from.isoformat(),
         "to": date_to.isoformat(),
         "charges": charges,
+        # Every payment the records show, card charges and installments recorded as paid alike:
+        # an installment the customer sees as Paid is never missing from the count.
         "succeeded_count": len(succeeded),
+        "card_charge_count": sum(1 for c in succeeded if c["kind"] != RECORDED_KIND),
+        "recorded_count": sum(1 for c in succeeded if c["kind"] == RECORDED_KIND),
         "charged_minor": sum(c["amount_minor"] for c in succeeded),
         "refunded_minor": sum(c["refunded_minor"] for c in succeeded),
         "currency": policy.currency,

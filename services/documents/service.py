@@ -18,10 +18,10 @@ from services.documents import templates
 from services.documents.models import Document
 from services.errors import DomainError, Invalid, NotFound
 from services.idcards import service as idcards
-from services.idcards.keys import SigningKey
 from services.payments.models import Installment
 from services.policies.models import Policy
 from services.policies.service import PolicyFacts, authorize_policy, policy_facts
+from services.signing import SigningKey
 
 DISPOSITIONS = {"inline": "document.viewed", "attachment": "document.downloaded"}
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from services.documents.render import RESOURCES, BrandedDocument, escape, pdf_date, pdf_money
 from services.payments.models import Installment
+from services.pdf import RESOURCES, BrandedDocument, escape, pdf_date, pdf_money
 from services.policies.models import Coverage
 from services.policies.service import PolicyFacts
 

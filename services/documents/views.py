@@ -14,8 +14,8 @@ from services.documents import service
 from services.documents.schemas import CardVerification, DocumentList, IdCardList
 from services.errors import DomainError
 from services.idcards import service as idcards
-from services.idcards.keys import SigningKey
 from services.schemas_common import PathId
+from services.signing import SigningKey
 
 router = APIRouter(tags=["documents"])
 

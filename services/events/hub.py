@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+
+import orjson
 
 # A subscriber that falls this far behind is dropped; its client reconnects with `since`
 # and catches up from the database, so nothing is lost.
@@ -27,7 +28,7 @@ class Delivery:
     def __init__(self, event: dict[str, Any]) -> None:
         self.event = event
         self.seq: int = event["seq"]
-        self.wire = json.dumps({"type": "event", "event": event}, separators=(",", ":"))
+        self.wire = orjson.dumps({"type": "event", "event": event}).decode()
 
 
 class Notice:

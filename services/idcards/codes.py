@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from services.idcards.keys import SigningKey
+from services.signing import SigningKey
 
 PREFIX = "PMIC1"
 

@@ -11,9 +11,22 @@ import segno
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import LETTER
 from reportlab.lib.units import inch
+from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen.canvas import Canvas
 
-from services.documents.render import Branding, draw_logo, fonts, load_branding, pdf_date, pdf_datetime
+from services.pdf import (
+    Branding,
+    DocumentInfo,
+    PortalCanvas,
+    draw_footer,
+    draw_letterhead,
+    draw_logo,
+    fit_text,
+    fonts,
+    load_branding,
+    pdf_date,
+    pdf_datetime,
+)
 
 CARD_W, CARD_H = 3.375 * inch, 2.125 * inch  # ISO/IEC 7810 ID-1, the size of a bank card
 
@@ -71,13 +84,6 @@ def draw_qr(canvas: Canvas, code: str, x: float, y: float, size: float) -> None:
     canvas.restoreState()
 
 
-def _fit(canvas: Canvas, text: str, font: str, size: float, width: float) -> float:
-    """Shrink the font until the text fits the width (long names, long model names)."""
-    while size > 5 and canvas.stringWidth(text, font, size) > width:
-        size -= 0.25
-    return size
-
-
 def draw_front(canvas: Canvas, face: CardFace, x: float, y: float, branding: Branding) -> None:
     f = fonts()
     canvas.saveState()
@@ -98,17 +104,33 @@ def draw_front(canvas: Canvas, face: CardFace, x: float, y: float, branding: Bra
         canvas.setFillColor(colors.HexColor("#AFC3E2"))
         canvas.drawString(fx, fy + 9.5, label.upper())
         canvas.setFillColor(colors.white)
-        canvas.setFont(f.bold, _fit(canvas, value, f.bold, size, width))
-        canvas.drawString(fx, fy, value)
+        # Long names and model names shrink to fit, and are cut with "…" only below 5 pt.
+        text, fitted = fit_text(value, f.bold, size, width)
+        canvas.setFont(f.bold, fitted)
+        canvas.drawString(fx, fy, text)
 
     left, right = x + 12, x + CARD_W / 2 + 6
     half = CARD_W / 2 - 18
     field("Policy number", face.policy_number, left, y + CARD_H - 56, half, 10)
-    field("Effective", pdf_date(face.valid_from), right, y + CARD_H - 56, half / 2 + 4)
+    field("Effective", pdf_date(face.valid_from), right, y + CARD_H - 56, half / 2 - 2)
     field("Expires", pdf_date(face.valid_to), right + half / 2 + 6, y + CARD_H - 56, half / 2 - 4)
     field("Vehicle", face.vehicle, left, y + CARD_H - 82, CARD_W - 24)
     field("VIN", face.vin, left, y + CARD_H - 108, CARD_W - 24)
-    field("Named insureds", ", ".join(face.named_insureds), left, y + 12, CARD_W - 24, 7.5)
+    insureds = ", ".join(face.named_insureds)
+    if canvas.stringWidth(insureds, f.bold, 6.5) <= CARD_W - 24:
+        field("Named insureds", insureds, left, y + 12, CARD_W - 24, 7.5)
+    else:
+        # Long or many names: two lines at a readable size rather than one line shrunk to nothing.
+        lines = simpleSplit(insureds, f.bold, 6.2, CARD_W - 24)
+        if len(lines) > 2:
+            lines = [lines[0], fit_text(" ".join(lines[1:]), f.bold, 6.2, CARD_W - 24, minimum=6.2)[0]]
+        canvas.setFont(f.regular, 5.2)
+        canvas.setFillColor(colors.HexColor("#AFC3E2"))
+        canvas.drawString(left, y + 12 + 7.5 * (len(lines) - 1) + 9.5, "NAMED INSUREDS")
+        canvas.setFillColor(colors.white)
+        canvas.setFont(f.bold, 6.2)
+        for i, line in enumerate(lines):
+            canvas.drawString(left, y + 12 + 7.5 * (len(lines) - 1 - i), line)
     canvas.restoreState()
 
 
@@ -155,19 +177,24 @@ def draw_back(canvas: Canvas, face: CardFace, x: float, y: float, branding: Bran
     canvas.restoreState()
 
 
-def _canvas(buffer: io.BytesIO, size: tuple[float, float], title: str, branding: Branding) -> Canvas:
-    canvas = Canvas(buffer, pagesize=size, invariant=1)
-    canvas.setTitle(title)
-    canvas.setAuthor(branding.insurer_name)
-    canvas.setCreator(f"{branding.short_name} document service")
-    return canvas
+def _canvas(
+    buffer: io.BytesIO, size: tuple[float, float], face: CardFace, issued_at: datetime, branding: Branding
+) -> Canvas:
+    info = DocumentInfo(
+        title=f"ID card {face.policy_number} {face.vehicle}",
+        subject=f"Auto insurance ID card, policy {face.policy_number}, {face.vehicle} (VIN {face.vin})",
+        author=branding.insurer_name,
+        creator=branding.creator,
+        created_at=issued_at,
+    )
+    return PortalCanvas(buffer, pagesize=size, info=info)
 
 
-def wallet_pdf(face: CardFace, branding: Branding | None = None) -> tuple[bytes, int]:
+def wallet_pdf(face: CardFace, *, issued_at: datetime, branding: Branding | None = None) -> tuple[bytes, int]:
     """Two pages at card size: front, then back (print double-sided or fold)."""
     b = branding or load_branding()
     buffer = io.BytesIO()
-    canvas = _canvas(buffer, (CARD_W, CARD_H), f"ID card {face.policy_number} {face.vehicle}", b)
+    canvas = _canvas(buffer, (CARD_W, CARD_H), face, issued_at, b)
     draw_front(canvas, face, 0, 0, b)
     canvas.showPage()
     draw_back(canvas, face, 0, 0, b)
@@ -184,20 +211,9 @@ def page_pdf(
     f = fonts()
     buffer = io.BytesIO()
     w, h = LETTER
-    canvas = _canvas(buffer, LETTER, f"ID card {face.policy_number} {face.vehicle}", b)
+    canvas = _canvas(buffer, LETTER, face, issued_at, b)
     m = 0.7 * inch
-    canvas.setFillColor(b.color("navy"))
-    canvas.rect(0, h - 0.95 * inch, w, 0.95 * inch, stroke=0, fill=1)
-    draw_logo(canvas, m, h - 0.8 * inch, 0.62 * inch, fill=colors.white, tick=b.color("navy"))
-    canvas.setFillColor(colors.white)
-    canvas.setFont(f.bold, 15)
-    canvas.drawString(m + 0.78 * inch, h - 0.45 * inch, b.insurer_name)
-    canvas.setFont(f.bold, 12)
-    canvas.drawRightString(w - m, h - 0.45 * inch, "ID card")
-    canvas.setFont(f.regular, 8.5)
-    canvas.setFillColor(colors.HexColor("#C9D6EA"))
-    canvas.drawRightString(w - m, h - 0.64 * inch, f"Policy {face.policy_number} · {face.vehicle}")
-    canvas.drawString(m + 0.78 * inch, h - 0.64 * inch, f"{b.phone}  ·  {b.website}  ·  {b.insurer_code}")
+    draw_letterhead(canvas, b, LETTER, m, "ID card", f"Policy {face.policy_number} · {face.vehicle}")
 
     canvas.setFillColor(b.color("text"))
     canvas.setFont(f.regular, 10)
@@ -222,34 +238,45 @@ def page_pdf(
     canvas.drawString(m, y, "What this card proves")
     canvas.setFillColor(b.color("text"))
     canvas.setFont(f.regular, 9.5)
+    # Wrapped to the page, not broken by hand: names and vehicles are as long as they are.
     text = [
-        f"{', '.join(face.named_insureds)} hold auto insurance with {b.insurer_name} under policy",
-        f"{face.policy_number} for the {face.vehicle} (VIN {face.vin}) from {pdf_date(face.valid_from)} to "
-        f"{pdf_date(face.valid_to)}.",
+        *simpleSplit(
+            f"{', '.join(face.named_insureds)} hold auto insurance with {b.insurer_name} under policy "
+            f"{face.policy_number} for the {face.vehicle} (VIN {face.vin}) from {pdf_date(face.valid_from)} "
+            f"to {pdf_date(face.valid_to)}.",
+            f.regular,
+            9.5,
+            w - 2 * m,
+        ),
         "",
-        "Anyone may check the card: scan the QR code on its back, or send the code below to our",
-        "verification service. It answers valid, expired, revoked (policy cancelled or vehicle removed)",
-        "or forged (the code was not issued by us or was altered).",
+        *simpleSplit(
+            "Anyone may check the card: scan the QR code on its back, or send the code below to our "
+            "verification service. It answers valid, expired, revoked (policy cancelled or vehicle removed) "
+            "or forged (the code was not issued by us or was altered).",
+            f.regular,
+            9.5,
+            w - 2 * m,
+        ),
     ]
     for i, line in enumerate(text):
         canvas.drawString(m, y - 16 - i * 13, line)
     y -= 16 + len(text) * 13 + 10
     canvas.setFont(f.bold, 8)
     canvas.drawString(m, y, "Verification code")
-    canvas.setFont("Courier", 6.5)
+    canvas.setFont(f.mono, 6.5)
     chunk = 110
     for i in range(0, len(face.code), chunk):
         y -= 9
         canvas.drawString(m, y, face.code[i : i + chunk])
-    canvas.setStrokeColor(b.color("rule"))
-    canvas.line(m, 0.62 * inch, w - m, 0.62 * inch)
-    canvas.setFont(f.regular, 7.5)
-    canvas.setFillColor(b.color("muted"))
-    canvas.drawString(m, 0.45 * inch, f"{b.insurer_name} · {', '.join(b.address_lines)}")
-    canvas.drawString(
-        m, 0.31 * inch, f"Ref. {face.policy_number}   Issued {pdf_datetime(issued_at, time_zone)}"
+    draw_footer(
+        canvas,
+        b,
+        LETTER,
+        m,
+        reference=face.policy_number,
+        issued=pdf_datetime(issued_at, time_zone),
+        page="Page 1 of 1",
     )
-    canvas.drawRightString(w - m, 0.45 * inch, "Page 1 of 1")
     canvas.showPage()
     canvas.save()
     return buffer.getvalue(), 1

@@ -14,12 +14,12 @@ from services.audit import service as audit
 from services.clock import Clock
 from services.db.base import new_id
 from services.documents.models import IdCard
-from services.documents.render import load_branding
 from services.idcards.codes import CardPayload, read_code, sign_card
-from services.idcards.keys import SigningKey
 from services.idcards.render import CardFace, page_pdf, wallet_pdf
+from services.pdf import load_branding
 from services.policies.models import InsuredVehicle, Policy
 from services.policies.service import IN_FORCE_STATUSES, VOIDING_STATUSES, PolicyFacts
+from services.signing import SigningKey
 
 VERIFY_STATUSES = ("valid", "expired", "revoked", "forged", "not_yet_valid")
 
@@ -85,7 +85,7 @@ def issue_missing_cards(
         face = card_face(facts, vehicle, code)
         now = clock.now()
         page, page_count = page_pdf(face, issued_at=now, time_zone=policy.time_zone)
-        wallet, wallet_pages = wallet_pdf(face)
+        wallet, wallet_pages = wallet_pdf(face, issued_at=now)
         slot = f"{policy.id}:{vehicle.id}:{policy.effective_date.isoformat()}"
         page_doc = store(
             session,

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 
 from services.clock import Clock
 from services.db.database import Database
@@ -163,18 +163,21 @@ class JobRunner:
                     # Exponential backoff: 30 s, 60 s, 120 s ... capped at six hours.
                     delay = timedelta(seconds=min(kind.backoff_seconds * 2 ** (job.attempts - 1), 6 * 3600))
         now = self.clock.now()
+        values: dict[str, Any] = {"status": status, "last_error": error}
+        values.update(locked_by=None, locked_until=None)
+        if status == "queued":
+            values["run_at"] = now + (delay or timedelta(seconds=kind.backoff_seconds if kind else 30))
+        else:
+            values["finished_at"] = now
         with writes.write(self.db) as session:
-            row = session.get(Job, job.id, with_for_update=True)
-            if row is None or row.locked_by != self.worker_id:
-                return row.status if row else "gone"  # our lease ran out and another runner took it
-            row.status = status
-            row.last_error = error
-            row.locked_by = None
-            row.locked_until = None
-            if status == "queued":
-                row.run_at = now + (delay or timedelta(seconds=kind.backoff_seconds if kind else 30))
-            else:
-                row.finished_at = now
+            # One statement: finish the job only if it is still ours (the lease check and the
+            # write are atomic in the UPDATE; no read-then-write round trip).
+            finished = session.execute(
+                update(Job).where(Job.id == job.id, Job.locked_by == self.worker_id).values(**values)
+            )
+            if finished.rowcount != 1:  # type: ignore[attr-defined]
+                # Our lease ran out and another runner took it (or the job is gone).
+                return session.scalar(select(Job.status).where(Job.id == job.id)) or "gone"
         return status
 
     def run_once(self, *, max_jobs: int = 100_000) -> int:

@@ -1,15 +1,11 @@
-"""Write transactions that queue politely on SQLite.
+"""Write transactions for the job runner: the one write path, `Database.write()`.
 
-SQLite has one writer at a time; a thread that finds the write lock taken sleeps in SQLite's
-busy handler (1, 2, 5 ... 100 ms steps), which wastes most of the time when several job
-threads write in turn. Threads of one process therefore queue on a lock of their own first;
-other processes still rely on the busy timeout. PostgreSQL needs none of this (row locks).
+Kept as a name the job code imports; the SQLite writer queue it once added now lives in
+`Database.write()` itself, so API threads and job threads queue on the same lock.
 """
 
 from __future__ import annotations
 
-import threading
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -17,24 +13,9 @@ from sqlalchemy.orm import Session
 
 from services.db.database import Database
 
-_locks: weakref.WeakKeyDictionary[Database, threading.Lock] = weakref.WeakKeyDictionary()
-_guard = threading.Lock()
-
-
-def _lock_for(db: Database) -> threading.Lock:
-    with _guard:
-        lock = _locks.get(db)
-        if lock is None:
-            lock = _locks[db] = threading.Lock()
-        return lock
-
 
 @contextmanager
 def write(db: Database) -> Iterator[Session]:
-    """`db.write()`, queued on an in-process lock when the database is SQLite."""
-    if db.dialect != "sqlite":
-        with db.write() as session:
-            yield session
-        return
-    with _lock_for(db), db.write() as session:
+    """`db.write()`: one transaction, queued behind this process's other SQLite writers."""
+    with db.write() as session:
         yield session

@@ -10,17 +10,17 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from services.clock import SystemClock
 from services.config import ServiceSettings
 from services.db import models_registry  # noqa: F401  (every table known to the ORM)
 from services.db.database import Database, make_engine
 from services.notifications.runtime import NotificationsRuntime
-from services.notifications.sender import fault_from_env
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, fault: Callable[[str], None] | None = None) -> int:
+    """Run the sender; `fault` is called at each step of the protocol (the crash tests pass one)."""
     parser = argparse.ArgumentParser(prog="portal-notify", description="send due notifications")
     parser.add_argument("--once", action="store_true", help="send what is due now, then exit")
     parser.add_argument("--poll", type=float, default=2.0, help="seconds between passes")
@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = ServiceSettings.load()
     db = Database(make_engine(settings.database_url))
     rt = NotificationsRuntime(settings, SystemClock(), db)
-    sender = rt.sender(lease_seconds=args.lease, fault=fault_from_env())
+    sender = rt.sender(lease_seconds=args.lease, fault=fault)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -15,7 +15,8 @@ from services.notifications.catalogue import TYPES
 from services.notifications.rules import CASE_TEXT, CHANGE_TEXT, CLAIM_STATUS_TEXT, stage_wording
 
 SAMPLE: dict[str, Any] = {
-    "first_name": "Alex",
+    # Names and notes as people really write them: accents, apostrophes, curly quotes, the euro sign.
+    "first_name": "Zoë",
     "policy_number": "AUT-100234",
     "amount_minor": 12_400,
     "currency": "USD",
@@ -32,7 +33,7 @@ SAMPLE: dict[str, Any] = {
     "claim_number": "CLM-700112",
     "acknowledge_text": "by Tue 24 Nov 2026",
     "payment_day": 15,
-    "note": "a photo of the other car's number plate.",
+    "note": "a photo of the other car's number plate and the “parking” receipt (€4.50).",
     "amount_text": "",
     "message": "We have refunded the late fee.",
 }
@@ -51,6 +52,8 @@ FACTS_BY_TYPE: dict[str, set[str]] = {
     "claim_update": {"claim_number"},
     "case_update": set(),
 }
+
+SAMPLE_NAME = "Zoë Ångström-Núñez"
 
 
 def sample_data(notice_type: str) -> dict[str, Any]:
@@ -76,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for key, kind in TYPES.items():
         data = sample_data(key)
-        mail = render.email(key, data, full_name="Alex Morgan", required=kind.required)
+        mail = render.email(key, data, full_name=SAMPLE_NAME, required=kind.required)
         (out / f"{key}.html").write_text(mail.html, encoding="utf-8")
         (out / f"{key}.txt").write_text(f"Subject: {mail.subject}\n\n{mail.text}", encoding="utf-8")
         (out / f"{key}.sms.txt").write_text(render.sms_text(key, data) + "\n", encoding="utf-8")

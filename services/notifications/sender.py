@@ -21,8 +21,6 @@ once, since claims take row locks (SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on
 from __future__ import annotations
 
 import logging
-import os
-import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -35,6 +33,7 @@ from sqlalchemy import func, select
 from services.accounts.models import AccountHolder
 from services.actor import Actor
 from services.audit import service as audit
+from services.audit.models import AuditEvent as AuditEventRow
 from services.clock import Clock
 from services.db.database import Database
 from services.notifications import render
@@ -313,6 +312,12 @@ class NotificationSender:
         if status == "sent":
             row.sent_at = now
         n = session.get(Notification, row.notification_id)
+        # The seq of the event that caused the notice: change logs show the delivery under it.
+        cause_seq = (
+            session.scalar(select(AuditEventRow.seq).where(AuditEventRow.event_id == n.cause_event_id))
+            if n is not None and n.cause_event_id
+            else None
+        )
         audit.record(
             session,
             ACTOR,
@@ -333,25 +338,6 @@ class NotificationSender:
                 "provider_id": row.provider_id,
                 "attempts": row.attempts,
                 "error": row.last_error,
+                "cause_seq": cause_seq,
             },
         )
-
-
-def fault_from_env() -> Callable[[str], None] | None:
-    """PORTAL_NOTIFY_FAULT=point:n kills this process (SIGKILL) the n-th time it reaches `point`.
-
-    Only the crash tests set it, to stop a sender at an exact step of the protocol."""
-    spec = os.environ.get("PORTAL_NOTIFY_FAULT", "")
-    if not spec:
-        return None
-    point, _, nth = spec.partition(":")
-    count = {"n": 0}
-    target = int(nth or "1")
-
-    def fault(where: str) -> None:
-        if where == point:
-            count["n"] += 1
-            if count["n"] >= target:
-                os.kill(os.getpid(), signal.SIGKILL)
-
-    return fault

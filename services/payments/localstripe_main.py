@@ -4,7 +4,8 @@ localstripe saves its whole state to a hard-coded /tmp/localstripe.pickle on eve
 instances (tests, the embedded app) would trample each other. This launcher points the state at
 a file of its own (or keeps it in memory), listens on 127.0.0.1 only, prints the port it bound,
 and lets a publishable key create payment methods, as Stripe itself does for client-side
-tokenisation. It exits when its parent dies.
+tokenisation. It exits when its owner process dies: it reads the lifetime pipe the owner keeps
+open (EOF once the owner is gone, however it died), and watches its parent id as well.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pickle
 import signal
 import socket
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -62,12 +64,27 @@ def _watch_parent(parent: int) -> None:
     _TASKS.add(asyncio.ensure_future(watch()))
 
 
+def _watch_lifetime(fd: int) -> None:
+    """Exit once the owner's end of the lifetime pipe closes (the owner process is gone)."""
+
+    def watch() -> None:
+        with contextlib.suppress(OSError):
+            while os.read(fd, 64):
+                pass
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="lifetime-pipe", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="localstripe-launcher")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--state-file", default="", help="empty: keep state in memory only")
     parser.add_argument("--from-scratch", action="store_true")
+    parser.add_argument("--lifetime-fd", type=int, default=-1, help="exit on EOF from this descriptor")
     args = parser.parse_args(argv)
+    if args.lifetime_fd >= 0:
+        _watch_lifetime(args.lifetime_fd)
     state_file = Path(args.state_file) if args.state_file else None
     _redirect_state(state_file)
 

@@ -1,4 +1,4 @@
-"""PDF receipts for succeeded payments, built with the shared branded document helper."""
+"""PDF receipts for succeeded payments, built on the shared branded layout (services/pdf)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from sqlalchemy.orm import Session
 from services.accounts.models import AccountHolder
 from services.actor import Actor
 from services.clock import Clock
-from services.documents.render import BrandedDocument, pdf_date, pdf_datetime, pdf_money
 from services.errors import Conflict, NotFound
 from services.payments import service as payments
 from services.payments.models import Installment, Payment, PaymentAllocation, PaymentMethod, Refund
+from services.pdf import BrandedDocument, pdf_date, pdf_datetime, pdf_money
 from services.policies.models import Policy
 
 KIND_TEXT = {"pay_now": "One-off payment", "autopay": "Autopay", "scheduled": "Scheduled payment"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -30,6 +30,7 @@ from services.payments.models import (
     Delinquency,
     Installment,
     Payment,
+    PaymentAllocation,
     PaymentMethod,
     Refund,
     ScheduledPayment,
@@ -41,6 +42,8 @@ from services.policies.models import Policy
 INSTALLMENTS_PER_PLAN = {"full": 1, "two_pay": 2, "quarterly": 4, "monthly": 12}
 EXPIRY_WARNING_DAYS = 60
 MAX_SCHEDULE_AHEAD_DAYS = 365
+# The payment day stays within every month (no 29th-31st); clients read this via payment_limits().
+PAYMENT_DAY_MIN, PAYMENT_DAY_MAX = 1, 28
 CLOSED_POLICY_STATUSES = ("cancelled", "lapsed", "expired")
 
 AUTOPAY_TERMS = (
@@ -64,14 +67,26 @@ def add_months(d: date, months: int, day: int | None = None) -> date:
     return date(year, month, min(wanted, calendar.monthrange(year, month)[1]))
 
 
+def payment_limits() -> dict[str, int]:
+    """The limits a client shows before sending: payment day range and how far ahead to schedule."""
+    return {
+        "payment_day_min": PAYMENT_DAY_MIN,
+        "payment_day_max": PAYMENT_DAY_MAX,
+        "schedule_ahead_days": MAX_SCHEDULE_AHEAD_DAYS,
+    }
+
+
 def build_schedule(
     premium_minor: int, pay_plan: str, effective: date, payment_day: int
 ) -> list[tuple[int, date, int]]:
     """(number, due date, amount) for a pay plan; the rounding remainder goes on the first."""
     if pay_plan not in INSTALLMENTS_PER_PLAN:
         raise Invalid("payment.unknown_pay_plan", f"Unknown pay plan {pay_plan!r}.")
-    if not 1 <= payment_day <= 28:
-        raise Invalid("payment.day_out_of_range", "The payment day must be between 1 and 28.")
+    if not PAYMENT_DAY_MIN <= payment_day <= PAYMENT_DAY_MAX:
+        raise Invalid(
+            "payment.day_out_of_range",
+            f"The payment day must be between {PAYMENT_DAY_MIN} and {PAYMENT_DAY_MAX}.",
+        )
     count = INSTALLMENTS_PER_PLAN[pay_plan]
     base, remainder = divmod(premium_minor, count)
     step = 12 // count
@@ -368,13 +383,76 @@ def payments_view(
             .limit(200)
         )
     )
+    rows = [payment_dict(h, numbers.get(h.policy_id, "")) for h in history]
+    rows += _paid_outside_portal(session, numbers)
+    rows.sort(key=lambda r: r["created_at"], reverse=True)  # newest first, as before
     return {
         "account_id": account_id,
         "policies": policy_rows,
         "methods": [method_dict(m, today_any, by_method.get(m.id, [])) for m in methods],
         "scheduled": [scheduled_dict(s) for s in scheduled],
-        "history": [payment_dict(h, numbers.get(h.policy_id, "")) for h in history],
+        "history": rows,
     }
+
+
+def paid_outside_portal(
+    session: Session,
+    policy_ids: list[str],
+    *,
+    paid_from: datetime | None = None,
+    paid_before: datetime | None = None,
+) -> list[tuple[Installment, int]]:
+    """Installments paid for more than the Portal payments that went to them, with that amount.
+
+    Billing history brought over from before Portal (the demo's earlier installments) is paid
+    with no Payment row behind it; the payment history and the dispute answers both list it, so
+    neither disagrees with an installment shown as Paid.
+    """
+    if not policy_ids:
+        return []
+    charged = (
+        select(func.coalesce(func.sum(PaymentAllocation.amount_minor), 0))
+        .join(Payment, Payment.id == PaymentAllocation.payment_id)
+        .where(PaymentAllocation.installment_id == Installment.id, Payment.status == "succeeded")
+        .scalar_subquery()
+    )
+    query = select(Installment, charged).where(
+        Installment.policy_id.in_(policy_ids),
+        Installment.paid_minor > 0,
+        Installment.paid_at.is_not(None),
+        Installment.paid_minor > charged,
+    )
+    if paid_from is not None:
+        query = query.where(Installment.paid_at >= paid_from)
+    if paid_before is not None:
+        query = query.where(Installment.paid_at < paid_before)
+    rows = session.execute(query.order_by(Installment.paid_at)).all()
+    return [(inst, inst.paid_minor - int(done or 0)) for inst, done in rows]
+
+
+def _paid_outside_portal(session: Session, numbers: dict[str, str]) -> list[dict[str, Any]]:
+    """History rows for installments paid with no Portal payment behind them: without them the
+    history omitted payments the schedule shows as Paid."""
+    return [
+        {
+            "id": inst.id,
+            "policy_id": inst.policy_id,
+            "policy_number": numbers.get(inst.policy_id, ""),
+            "kind": "installment",
+            "amount_minor": amount,
+            "currency": inst.currency,
+            "status": "succeeded",
+            "payment_method_id": None,
+            "failure_code": None,
+            "failure_message": None,
+            "refunded_minor": 0,
+            "receipt_number": None,
+            "channel": "system",
+            "created_at": inst.paid_at,
+            "completed_at": inst.paid_at,
+        }
+        for inst, amount in paid_outside_portal(session, list(numbers))
+    ]
 
 
 # --- saved cards ------------------------------------------------------------------------------
@@ -668,8 +746,10 @@ def set_payment_day(
 ) -> DayChange:
     """Move the day of the month future installments fall due; each refusal says why."""
     policy, acting = policy_for(session, actor, clock, policy_id, lock=True)
-    if not 1 <= day <= 28:
-        raise Invalid("payment.day_out_of_range", "Choose a day between 1 and 28.")
+    if not PAYMENT_DAY_MIN <= day <= PAYMENT_DAY_MAX:
+        raise Invalid(
+            "payment.day_out_of_range", f"Choose a day between {PAYMENT_DAY_MIN} and {PAYMENT_DAY_MAX}."
+        )
     if policy.status in CLOSED_POLICY_STATUSES:
         raise Conflict(
             "payment.policy_closed", "The payment day cannot change on a policy that is not in force."

@@ -91,8 +91,8 @@ def _rt(c: Container):  # type: ignore[no-untyped-def]
 
 @router.get("/payments/config")
 def payments_config(actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
-    """Where and with which publishable key the client tokenises cards."""
-    return _rt(c).describe()
+    """Where and with which publishable key the client tokenises cards, and the payment limits."""
+    return {**_rt(c).describe(), "limits": svc.payment_limits()}
 
 
 @router.get("/accounts/{account_id}/payments")

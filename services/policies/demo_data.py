@@ -96,8 +96,13 @@ DEMO_POLICIES: dict[str, PolicySpec] = {
         ],
     ),
     "AUT-100877": PolicySpec(
-        named_insureds=[("Priya Shah", "self")],
-        drivers=[("Priya Shah", "self")],
+        # Accented and long names: the ID card, the declarations and the app must fit and show them.
+        named_insureds=[("Priya Shah", "self"), ("Zoë Ångström-Núñez", "spouse")],
+        drivers=[
+            ("Priya Shah", "self"),
+            ("Zoë Ångström-Núñez", "spouse"),
+            ("Maximiliano Sebastián Ångström-Núñez de la Villa-Fuentes", "other"),
+        ],
         vehicles=[
             VehicleSpec(
                 "4S4BSANC5K3301234",

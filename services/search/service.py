@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, event, insert, inspect, select
+from sqlalchemy import Connection, bindparam, delete, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from services.accounts.models import Account, AccountHolder
 from services.actor import Actor
 from services.claims.models import Claim
+from services.db.database import Database
 from services.errors import Forbidden, Invalid
 from services.policies.models import Policy
 from services.search.models import SearchTerm
@@ -169,21 +170,26 @@ def _after_flush(session: Session, _ctx: object) -> None:
         conn.execute(insert(SearchTerm), rows)
 
 
-_installed = False
-
-
-def install_index_maintenance() -> None:
-    """Keep search_terms current on every ORM flush (called once by bootstrap, not at import)."""
-    global _installed
-    if not _installed:
-        event.listen(Session, "after_flush", _after_flush)
-        _installed = True
+def install_index_maintenance(db: Database) -> None:
+    """Keep search_terms current on every flush of this database's sessions (called by bootstrap)."""
+    db.add_flush_listener(_after_flush)
 
 
 def _insert_batches(conn: Connection, rows: list[dict[str, Any]], size: int = 5000) -> int:
     for start in range(0, len(rows), size):
         conn.execute(insert(SearchTerm), rows[start : start + size])
     return len(rows)
+
+
+def ensure_index(conn: Connection) -> int:
+    """Build the index when it is empty but customers exist (after the migration that adds it).
+
+    Returns the rows written, 0 when the index was already there or there is nobody to index."""
+    if conn.scalar(select(SearchTerm.id).limit(1)) is not None:
+        return 0
+    if conn.scalar(select(AccountHolder.id).limit(1)) is None:
+        return 0
+    return rebuild_index(conn)
 
 
 def rebuild_index(conn: Connection) -> int:

@@ -35,7 +35,7 @@ from services.payments.models import IN_FLIGHT, Payment
 from services.runtime import prepare
 from tests.conftest import BACKENDS, _database_url
 from tests.payments_support import ALEX, run_jobs, stripe_intents, stripe_settings
-from tests.support import Service
+from tests.support import Service, shared_secrets
 
 JWT_SECRET = "fault-tests-" + "k" * 40  # the same on both sides of the restart: tokens survive it
 REQUESTS = 16
@@ -104,6 +104,7 @@ def test_service_sigkilled_mid_pay_now_loses_and_duplicates_nothing(
     run_jobs(_Shim(container))  # the demo seed's job: the Morgans' Visa
     env = dict(os.environ)
     env.update({f"PORTAL_{k.upper()}": str(v) for k, v in stripe_settings(localstripe).items()})
+    env.update(shared_secrets())
     env.update(PORTAL_DATABASE_URL=database, PORTAL_DATA_DIR=str(tmp_path), PORTAL_JWT_SECRET=JWT_SECRET)
     server = ServiceProcess(env, free_port())
     server.start()

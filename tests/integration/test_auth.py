@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
+
+import pytest
 
 from services.demo import DEMO_PASSWORD
-from tests.support import Service
+from tests.support import Service, running_service
 
 ALEX = "alex.morgan@example.com"
 
@@ -128,3 +131,45 @@ def test_forged_and_missing_tokens(service: Service) -> None:
             == "auth.token_invalid"
         )
         assert c.get("/me", headers={"Authorization": "Basic abc"}).json()["code"] == "auth.token_invalid"
+
+
+def _family_of(service: Service, access_token: str) -> tuple[str, str]:
+    claims = service.container.auth.tokens.check(access_token)
+    return claims.family_id, claims.user_id
+
+
+def test_token_check_answers_from_memory_until_sign_out(service: Service) -> None:
+    if service.container.db.dialect == "postgresql":
+        pytest.skip("other instances can revoke on PostgreSQL: every request asks the database there")
+    tokens = service.sign_in(ALEX)
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    family, user = _family_of(service, tokens["access_token"])
+    with service.http() as c:
+        assert c.get("/me", headers=headers).status_code == 200
+        # Given the sign-in is now known live, the next check needs no database round trip...
+        assert service.container.auth.sign_ins.get(family, user) is not None
+        assert c.post("/auth/sign-out", json={"refresh_token": tokens["refresh_token"]}).status_code == 204
+        # ...and the sign-out's commit ends it at once, in memory too.
+        assert service.container.auth.sign_ins.get(family, user) is None
+        assert c.get("/me", headers=headers).json()["code"] == "auth.token_invalid"
+
+
+@pytest.mark.postgres
+def test_sign_out_on_one_instance_refuses_the_token_at_once_on_another(pg_url: str, tmp_path: Path) -> None:
+    with (
+        running_service(pg_url, tmp_path / "a") as a,
+        running_service(pg_url, tmp_path / "b", seed=False) as b,
+        a.http() as on_a,
+        b.http() as on_b,
+    ):
+        for _ in range(5):
+            tokens = a.sign_in(ALEX)
+            headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+            # Given instance B has served this sign-in...
+            assert on_b.get("/me", headers=headers).status_code == 200
+            # When the customer signs out on instance A...
+            out = on_a.post("/auth/sign-out", json={"refresh_token": tokens["refresh_token"]})
+            assert out.status_code == 204
+            # Then instance B refuses the access token on the very next request.
+            refused = on_b.get("/me", headers=headers)
+            assert refused.status_code == 401 and refused.json()["code"] == "auth.token_invalid"

@@ -15,8 +15,8 @@ from sqlalchemy.exc import DatabaseError
 from services.audit.checkpoints import SEAL_JOB, key_id_of, seal_checkpoints, verify_checkpoints
 from services.audit.service import verify_chains
 from services.cases.scheduled import register
-from services.idcards.keys import SigningKey
 from services.jobs.runner import JobRegistry, JobRunner
+from services.signing import SigningKey
 from tests.support import Service
 
 REPO = Path(__file__).resolve().parents[2]

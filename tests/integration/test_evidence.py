@@ -265,3 +265,34 @@ def test_double_charge_answer_lists_every_charge_with_stripe_ids(
     assert len(succeeded) >= 2 and answer["succeeded_count"] == len(succeeded)
     assert all(c["stripe_payment_intent_id"].startswith("pi_") for c in succeeded)
     assert answer["charged_minor"] == sum(c["amount_minor"] for c in succeeded)
+
+
+def test_charges_answer_counts_every_installment_the_customer_sees_as_paid(svc: Service) -> None:
+    # Given the Morgans' auto policy, whose earlier installments were paid before Portal (the
+    # seed records them as paid, with no card charge), as the Payments page shows them
+    with client(svc, ALEX) as alex:
+        auto = policy(view(alex, account_id(alex)), "AUT")
+    window_from = (date.today() - timedelta(days=60)).isoformat()
+    paid = [
+        i
+        for i in auto["installments"]
+        if i["status"] == "paid" and i["paid_at"] and i["paid_at"][:10] >= window_from
+    ]
+    assert paid, "the demo auto policy should have an installment paid in the last 60 days"
+    # When an agent asks whether the customer was charged twice in that period
+    with svc.authed(AGENT) as agent:
+        answer = agent.get(
+            f"/staff/policies/{auto['policy_id']}/disputes/charges", params={"from": window_from}
+        ).json()
+    # Then every installment shown as Paid is in the answer, paid by a charge or as recorded money
+    covered = {i for c in answer["charges"] if c["status"] == "succeeded" for i in c["installments"]}
+    assert {i["id"] for i in paid} <= covered
+    recorded = [c for c in answer["charges"] if c["kind"] == "recorded"]
+    assert recorded and all(c["stripe_payment_intent_id"] is None for c in recorded)
+    assert answer["succeeded_count"] >= len(paid) > 0
+    assert answer["recorded_count"] == len(recorded)
+    assert answer["charged_minor"] == sum(
+        c["amount_minor"] for c in answer["charges"] if c["status"] == "succeeded"
+    )
+    # And nothing is flagged as taken twice: each was paid once
+    assert not set(answer["possible_duplicates"]) & {c["payment_id"] for c in recorded}

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from services.bootstrap import build
+from services.bootstrap import Container, build
 from services.clock import SystemClock
 from services.config import ServiceSettings
 from services.payments.localstripe import LocalStripe
@@ -26,6 +26,7 @@ from services.runtime import prepare
 from tests.conftest import BACKENDS, _database_url
 from tests.payments_seed import seed_due_autopay
 from tests.payments_support import stripe_intents, stripe_settings
+from tests.support import shared_secrets
 
 DUE = 60
 LEASE_SECONDS = 2.0
@@ -38,6 +39,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 def _env(database_url: str, data_dir: Path, ls: LocalStripe) -> dict[str, str]:
     env = dict(os.environ)
+    env.update(shared_secrets())  # `portal jobs` refuses PostgreSQL without them
     env.update({f"PORTAL_{k.upper()}": str(v) for k, v in stripe_settings(ls).items()})
     env["PORTAL_DATABASE_URL"] = database_url
     env["PORTAL_DATA_DIR"] = str(data_dir)
@@ -57,6 +59,18 @@ def _jobs(env: dict[str, str], *extra: str) -> subprocess.Popen[bytes]:
         *extra,
     ]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _attempts(container: Container, ids: list[str]) -> int:
+    with container.db.read() as session:
+        return len(list(session.scalars(select(Payment.id).where(Payment.source_id.in_(ids)))))
+
+
+def _wait_for_new_attempt(container: Container, ids: list[str], before: int, timeout: float = 15) -> None:
+    """Until a runner has recorded a payment attempt beyond `before` (or the timeout passes)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _attempts(container, ids) <= before:
+        time.sleep(0.02)
 
 
 def test_sigkilled_runner_pays_every_installment_exactly_once(
@@ -81,7 +95,10 @@ def test_sigkilled_runner_pays_every_installment_exactly_once(
         if unpaid is None or kills >= 8:
             break
         proc = _jobs(env)
-        time.sleep(rng.uniform(1.2, 3.0))  # start-up is ~1 s: most kills land mid-charge
+        # Kill once this runner has started charging, a random moment later: tied to progress
+        # rather than to a start-up time, so the kills land mid-charge on a fast or a slow machine
+        _wait_for_new_attempt(container, ids, _attempts(container, ids))
+        time.sleep(rng.uniform(0.0, 0.15))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         kills += 1

@@ -134,3 +134,18 @@ def test_a_new_claim_is_searchable_by_its_number(module_service: Service) -> Non
         )
     hit = search(module_service, "clm-test")[0]
     assert (hit["full_name"], hit["matched_kind"], hit["matched"]) == ("Alex Morgan", "claim", number)
+
+
+def test_migrate_indexes_existing_customers_when_the_index_is_empty(service: Service) -> None:
+    # Given a database whose customers predate the search index (as after the 0006 upgrade)
+    from services.runtime import migrate
+
+    service.sql("DELETE FROM search_terms")
+    assert search(service, "Priya") == []
+    # When the schema is migrated again (what every start does)
+    migrate(service.container.db.engine)
+    # Then they are findable, and a second migrate leaves the index as it is
+    assert search(service, "Priya")[0]["full_name"] == "Priya Shah"
+    before = service.sql("SELECT COUNT(*) FROM search_terms")[0][0]
+    migrate(service.container.db.engine)
+    assert service.sql("SELECT COUNT(*) FROM search_terms")[0][0] == before

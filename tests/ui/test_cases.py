@@ -121,9 +121,25 @@ def test_agent_exports_evidence_that_verifies_and_reads_a_dispute_answer(
         events = json.loads((panel.last_pack / "events.json").read_text())["events"]
         assert events[-1]["action"] == "evidence.exported" and events[-1]["channel"] == "agent"
         # The double-charge answer fills the table from the payment records.
+        auto = next(i for i in range(panel.policy.count()) if panel.policy.itemText(i).startswith("AUT"))
+        panel.policy.setCurrentIndex(auto)
         panel.load_answer("charges")
         qtbot.waitUntil(lambda: panel.answer is not None, timeout=10_000)
-        assert "successful charge" in panel.summary.text()
+        # The installments paid before Portal (shown as Paid on the Payments page) are counted too.
+        assert "recorded as paid without a Portal charge" in panel.summary.text()
+        assert " 0 payments" not in panel.summary.text()
+        kinds = [panel.table.item(r, 1).text() for r in range(panel.table.rowCount())]
+        assert any(k.startswith("Recorded as paid") for k in kinds)
+
+        # Beside an open account the panel is narrow: controls stack, and none is cut short.
+        # (a resize stacks the rows, which lowers the minimum width a later resize reaches)
+        def narrow() -> bool:
+            panel.resize(400, 760)
+            return panel.width() == 400
+
+        qtbot.waitUntil(narrow, timeout=5000)
+        for control in (panel.limit, panel.cancel_button, panel.charges_button, panel.export_button):
+            assert control.width() >= control.sizeHint().width(), control.text()
     finally:
         run(qtbot, agent.aclose())
         run(qtbot, jamie.aclose())
@@ -164,7 +180,7 @@ def test_supervisor_dashboard_draws_figures_and_counts_down(qtbot: Any, service_
         grab = dash.cases_chart.grab()
         assert not grab.isNull() and grab.width() > 100
     finally:
-        dash.queue.timer.stop()
+        dash.queue.stop()
         run(qtbot, sup.aclose())
     # An agent is told, in words, that the figures are for supervisors.
     agent = _client(qtbot, service_url, AGENT)
@@ -176,5 +192,5 @@ def test_supervisor_dashboard_draws_figures_and_counts_down(qtbot: Any, service_
         qtbot.waitUntil(lambda: other.error.isVisible(), timeout=10_000)
         assert other.error.text() == "The service dashboard is for supervisors."
     finally:
-        other.queue.timer.stop()
+        other.queue.stop()
         run(qtbot, agent.aclose())

@@ -90,6 +90,7 @@ def test_file_a_claim_with_two_photos_and_watch_the_uploads_finish(
     form = page.form
     _fill(form)
     form.add_photos(_photos(tmp_path, 2, (3000, 2000)))
+    qtbot.waitUntil(lambda: len(form.photos) == 2, timeout=5_000)  # checked off the GUI thread
     assert [p.name for p in form.photos] == ["damage-1.jpg", "damage-2.jpg"]
     seen: dict[str, int] = {}
 
@@ -145,6 +146,7 @@ def test_the_draft_and_its_photos_survive_a_restart(
     form.injury_details.setPlainText("Whiplash, seen at the ER")
     photo = _photos(tmp_path, 1)[0]
     form.add_photos([photo])
+    qtbot.waitUntil(lambda: form.photos == [photo], timeout=5_000)
     qtbot.waitUntil(lambda: bool((page.drafts.load() or {}).get("photos")), timeout=5_000)
     # When the app goes away before they submit (quit, crash: the file is already written)
     _settle(qtbot, page)
@@ -190,7 +192,16 @@ def test_inline_errors_without_a_round_trip(
     assert "future" in form.errors["loss_at"].text()
     assert form.vehicle.property("invalid") is True
     assert page.mode == "form" and len(page.claims) == before
-    # Fixing the fields clears the errors on the next try
+    # Fixing a field clears its message at once, before any new try
+    form.vehicle.setText("2021 Subaru Outback")
+    assert not form.errors["vehicle"].isVisible() and form.vehicle.property("invalid") is False
+    assert form.errors["location"].isVisible()  # the others are not fixed yet
+    # A file that is not a photo is refused when added, not after submit
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a photo")
+    form.add_photos([notes])
+    qtbot.waitUntil(form.photo_error.isVisible, timeout=5_000)
+    assert "notes.txt" in form.photo_error.text() and form.photos == []
     _fill(form)
     form._set_loss_time(None)  # now, in the policy's time zone (this machine's may differ)
     form.loss_at.setDateTime(form.loss_at.dateTime().addSecs(-3600))

@@ -14,7 +14,7 @@ from portal_app.client import ApiError, AuditEvent, LiveState, PortalClient, Ser
 from portal_app.embedded import EmbeddedService
 from services.config import ServiceSettings
 from tests.ui.conftest import PASSWORD, run
-from ui.activity_model import ActivityTableModel
+from ui.activity_model import WHAT_COLUMN, ActivityTableModel, EventGroup
 
 
 @pytest.fixture(scope="module")
@@ -143,14 +143,15 @@ def test_activity_model_is_newest_first_deduplicated_and_lazy(qtbot: Any) -> Non
     model.add_events([_event(4999), _event(5000), _event(5001)])  # a reconnect's overlap
     assert model.total == 5001
     assert model.event_at(0).seq == 5001 and model.event_at(5000).seq == 1
-    assert model.data(model.index(0, 3)) == "Opened the account"
-    assert model.data(model.index(0, 2)) == "Call centre"
+    assert model.data(model.index(0, WHAT_COLUMN)) == "Opened the account"
+    assert model.data(model.index(0, 3)) == "Call centre"
 
 
 def test_activity_model_reveals_old_rows_on_demand(qtbot: Any) -> None:
     model = ActivityTableModel()
-    model._events = [_event(s) for s in range(1, 1001)]  # as if loaded, none shown yet
-    model._seqs = {e.seq for e in model._events}
+    model._groups = [EventGroup(_event(s)) for s in range(1, 1001)]  # as if loaded, none shown yet
+    model._seqs = {g.seq for g in model._groups}
+    model._by_seq = {g.seq: g for g in model._groups}
     assert model.rowCount() == 0 and model.canFetchMore()
     model.fetchMore()
     assert model.rowCount() == ActivityTableModel.FETCH_BATCH

@@ -168,9 +168,10 @@ def test_agent_change_appears_in_the_open_activity_page(
     assert rows["holder.contact_updated"] < rows["account.viewed"]
     row = rows["holder.contact_updated"]
     assert model.event_at(row).channel == "agent"
-    assert model.data(model.index(row, 3)) == "Updated contact details: phone"
-    assert "agent" in model.data(model.index(row, 1))
-    assert model.data(model.index(row, 2)) == "Call centre"
+    # Columns: When, What happened, Who, Channel, Outcome (the main fact second, never cut)
+    assert model.data(model.index(row, 1)) == "Updated contact details: phone"
+    assert "agent" in model.data(model.index(row, 2))
+    assert model.data(model.index(row, 3)) == "Call centre"
     # And the overview picks up the new contact details by itself
     wait_until(
         qtbot,
@@ -290,12 +291,18 @@ def test_activity_resumes_from_the_last_seq_after_the_service_drops(
             timeout=15_000,
         )
         assert app.main_window.feed_indicator.property("state") in {"reconnecting", "offline"}  # type: ignore[union-attr]
+        # And a look at the notifications meanwhile says Portal can't be reached
+        centre = app.main_window.notifications  # type: ignore[union-attr]
+        centre.refresh()
+        wait_until(qtbot, lambda: "could not reach" in centre.panel.error.text())
 
         # And when it comes back on the same address, the feed reconnects by itself
         service = EmbeddedService(settings, port=port)
         run(qtbot, asyncio.to_thread(service.start), timeout=120_000)
         # The feed retries with backoff capped at 15 s; a loaded machine restarts slowly.
         wait_until(qtbot, lambda: view.feed_state is LiveState.LIVE, timeout=90_000)
+        # And the offline message goes by itself once the feed is live again
+        wait_until(qtbot, centre.panel.error.isHidden)
         with httpx.Client(base_url=f"{url}/api/v1", timeout=30) as agent:
             tokens = agent.post(
                 "/auth/sign-in", json={"email": "agent@portal.example", "password": PASSWORD}

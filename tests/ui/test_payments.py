@@ -103,20 +103,50 @@ def test_autopay_switch_shows_the_terms_and_can_be_turned_off(
     home = next(p for p in page.data.policies if p.number.startswith("HOM"))
     switch = page.findChild(object, f"autopay-{home.number}")
     assert switch is not None and not switch.isChecked()
+    card = page.billing_card(home.number)
+    height = card.height()
     switch.setChecked(True)
-    terms = page.findChild(object, f"terms-{home.number}")
-    assert terms.isVisible() and "ending" in terms.text() and home.number in terms.text()
+    # The mandate is not agreed yet: the box stays clear and the card keeps its layout
+    assert not switch.isChecked()
+    qtbot.waitUntil(lambda: card.dialog is not None and card.dialog.isVisible(), timeout=5_000)
+    assert card.height() == height
+    terms = card.dialog.findChild(object, f"terms-{home.number}")
+    agreed_text = terms.text()
+    assert "ending" in agreed_text and home.number in agreed_text
     with qtbot.waitSignal(page.actionFinished, timeout=20_000) as on:
-        qtbot.mouseClick(page.findChild(object, f"agree-{home.number}"), Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(card.dialog.findChild(object, f"agree-{home.number}"), Qt.MouseButton.LeftButton)
     assert on.args == ["autopay_on"]
     stored = pay_service.sql(
         "SELECT authorization_text FROM autopay_enrollments WHERE policy_id = :p", p=home.policy_id
     )
-    assert stored[0][0] == terms.text()
+    assert stored[0][0] == agreed_text
     switch = page.findChild(object, f"autopay-{home.number}")
+    assert switch.isChecked()  # ticked now that the service recorded the agreement
     with qtbot.waitSignal(page.actionFinished, timeout=20_000) as off:
         switch.setChecked(False)
     assert off.args == ["autopay_off"]
     status = pay_service.sql("SELECT status FROM autopay_enrollments WHERE policy_id = :p", p=home.policy_id)
     assert status[0][0] == "off"
     qtbot.waitUntil(lambda: page._busy == 0, timeout=10_000)
+
+
+def test_card_fields_format_as_typed() -> None:
+    from ui.pages.payments.cards import format_expiry, group_card_number, parse_expiry
+
+    assert group_card_number("4242424242424242") == "4242 4242 4242 4242"
+    assert format_expiry("1229") == "12/29" and parse_expiry("1229") == (12, 2029)
+    assert format_expiry("4") == "04" and parse_expiry("13/29") is None
+
+
+def test_money_is_grouped_in_every_locale() -> None:
+    from PySide6.QtCore import QLocale
+
+    from ui.formatting import money, parse_amount
+
+    previous = QLocale()
+    QLocale.setDefault(QLocale.c())  # the locale that printed "$1240.00"
+    try:
+        assert money(124000, "USD") == "$1,240.00"
+        assert parse_amount("$1,240.00") == 124000
+    finally:
+        QLocale.setDefault(previous)

@@ -62,6 +62,9 @@ def test_throttled_sign_in_shows_the_wait_and_holds_the_button(
     assert not window.sign_in_button.isEnabled()
     assert not window.retry_button.isVisible()
     assert app.main_window is None
+    # When the (short) wait is over the message stays, reworded, until the next attempt
+    wait_until(qtbot, window.sign_in_button.isEnabled)
+    assert window.form_error.isVisible() and "sign in again now" in window.form_error_label.text()
 
 
 def test_locked_sign_in_says_for_how_long(

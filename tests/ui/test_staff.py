@@ -268,3 +268,160 @@ def test_supervisor_sees_which_accounts_agents_have_open(
     wait_live(qtbot, supervisor.account_tabs()[0])
     tab = supervisor.account_tabs()[0]
     qtbot.waitUntil(lambda: "Sam Rivera (agent)" in tab.others.text(), timeout=10_000)
+
+
+def _audit(
+    seq: int, action: str, *, entity: str | None = None, outcome: str = "success", **after: Any
+) -> Any:
+    from portal_app.client import AuditEvent
+
+    return AuditEvent.from_json(
+        {
+            "seq": seq,
+            "action": action,
+            "actor_name": "Alex Morgan",
+            "actor_role": "policyholder",
+            "channel": "portal",
+            "entity_type": "notification" if action.startswith("notification") else "payment",
+            "entity_id": entity,
+            "occurred_at": f"2026-11-23T09:15:{seq:02d}Z",
+            "outcome": outcome,
+            "after": after,
+        }
+    )
+
+
+def test_change_log_groups_notice_deliveries_under_the_event_that_sent_them(qtbot: Any) -> None:
+    from ui.activity_model import WHAT_COLUMN, ActivityTableModel
+    from ui.staff.changelog import ChangeLogPanel
+
+    events = [
+        _audit(1, "payment.succeeded", entity="pay1", amount_minor=1500, currency="USD"),
+        _audit(
+            2,
+            "notification.sent",
+            entity="n1",
+            cause_seq=1,
+            channel="email",
+            to="alex@example.com",
+            title="Payment received",
+        ),
+        _audit(
+            3,
+            "notification.sent",
+            entity="n1",
+            cause_seq=1,
+            channel="sms",
+            to="+13125550123",
+            title="Payment received",
+        ),
+        _audit(
+            4,
+            "notification.sent",
+            entity="n2",
+            channel="email",
+            to="alex@example.com",
+            title="Payment due soon",
+        ),
+        _audit(
+            5,
+            "notification.failed",
+            entity="n2",
+            outcome="failure",
+            channel="sms",
+            to="+1",
+            title="Payment due soon",
+        ),
+        _audit(6, "account.viewed"),
+    ]
+    for model in (ActivityTableModel(), ChangeLogPanel().model):
+        # Given six events, four of them deliveries of two notices
+        model.add_events(events)
+        # Then the log has three rows: the viewing, the calendar's notice, and the payment
+        assert model.row_actions() == ["account.viewed", "notification.sent", "payment.succeeded"]
+        payment = model.index(2, 0)
+        assert model.rowCount(payment) == 2  # its two deliveries, one row each when expanded
+        assert model.group_at(1).title() == "Notice sent: Payment due soon (2 deliveries, 1 failed)"
+        assert model.group_at(2).notices_summary() == "2 notices sent"
+        # When one more delivery of the payment's notice arrives live, it joins its cause
+        model.add_events(
+            [_audit(7, "notification.sent", entity="n3", cause_seq=1, channel="push", title="Paid")]
+        )
+        assert model.rowCount() == 3 and model.rowCount(model.index(2, 0)) == 3
+        assert model.parent(model.index(0, 0, model.index(2, 0))).row() == 2
+        # And a resume that brings an older event in keeps the groups in order
+        model.add_events([_audit(0, "auth.signed_in")])
+        assert model.row_actions()[-1] == "auth.signed_in" and model.rowCount(model.index(2, 0)) == 3
+    activity = ActivityTableModel()
+    activity.add_events(events)
+    assert activity.data(activity.index(2, WHAT_COLUMN)).endswith("· 2 notices sent")
+
+
+def test_change_log_row_shows_its_main_fact_in_full_at_any_width(qtbot: Any) -> None:
+    from ui.staff.changelog import ChangeLogPanel
+
+    panel = ChangeLogPanel()
+    qtbot.addWidget(panel)
+    long_title = "Your payment for the home policy HOM-200871 and the auto policy AUT-100234 was received"
+    panel.add_events([_audit(1, "notification.sent", entity="n1", title=long_title)], highlight=True)
+    heights = []
+    for width in (700, 330):
+        panel.resize(width, 500)
+        panel.show()
+        qtbot.waitUntil(lambda w=width: panel.width() == w)
+        index = panel.model.index(0, 0)
+        heights.append(
+            panel.list.itemDelegate()
+            .sizeHint(
+                panel.list.viewOptions() if hasattr(panel.list, "viewOptions") else _option(panel.list), index
+            )
+            .height()
+        )
+    # Narrower means more lines, never a cut: the row grows
+    assert heights[1] > heights[0]
+
+
+def _option(view: Any) -> Any:
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    option = QStyleOptionViewItem()
+    option.font = view.font()
+    option.fontMetrics = view.fontMetrics()
+    return option
+
+
+def test_cases_queue_updates_by_itself_and_on_f5(qtbot: Any, staff_service: str, signed_in: Any) -> None:
+    client, window = signed_in
+    agent = window(staff_service, AGENT)
+    queue = agent.case_queue
+    assert queue is not None and agent.cases_page is not None
+    agent.tabs.setCurrentWidget(agent.cases_page)
+    qtbot.waitUntil(lambda: queue.loaded_at is not None, timeout=15_000)
+    # Given the agent has the customer's account open (its live feed carries case events)
+    alex = client(staff_service, ALEX)
+    assert alex.user is not None
+    account = alex.user.accounts[0].id
+    tab = agent.open_account(account, "Alex Morgan")
+    wait_live(qtbot, tab)
+    # When the customer raises a complaint
+    subject = "Queue should show this at once"
+    run(
+        qtbot,
+        alex.raise_case(
+            account,
+            kind="complaint",
+            category="service",
+            subject=subject,
+            description="Nobody called me back about my claim, twice now.",
+        ),
+    )
+    # Then it is in the queue without anyone pressing anything
+    qtbot.waitUntil(lambda: subject in [c.subject for c in queue.model.cases], timeout=15_000)
+    # And F5 on the Cases tab reloads it
+    agent.tabs.setCurrentWidget(agent.cases_page)
+    queue.refresh_timer.stop()  # so only F5 can reload it
+    before = queue.loaded_at
+    agent.activateWindow()
+    qtbot.keyClick(agent, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: queue.loaded_at != before, timeout=15_000)
+    assert "updates by itself" in queue.status.text()

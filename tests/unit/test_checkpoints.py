@@ -22,7 +22,7 @@ from services.audit.checkpoints import (
     public_key_b64,
     signature_valid,
 )
-from services.idcards.keys import SigningKey, SigningKeyError
+from services.signing import SigningKey, SigningKeyError
 from tests.ui.memory_keyring import MemoryKeyring
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from services.blobs import LocalBlobStore
 from services.claims.photos import PhotoRefused, PhotoStore, check_filename
 from services.errors import Invalid
 from tests import claims_samples as samples
@@ -17,7 +19,8 @@ from tests import claims_samples as samples
 
 def _store(tmp_path: Path, **limits: int) -> PhotoStore:
     return PhotoStore(
-        tmp_path / "photos",
+        tmp_path / "claim-photos",
+        LocalBlobStore(tmp_path),
         max_bytes=limits.get("max_bytes", 32_000_000),
         max_pixels=limits.get("max_pixels", 60_000_000),
     )
@@ -37,7 +40,11 @@ def _keep(store: PhotoStore, data: bytes):  # type: ignore[no-untyped-def]
 
 
 def _files(store: PhotoStore) -> list[Path]:
-    return sorted(p for p in store.root.rglob("*") if p.is_file())
+    return sorted(p for p in store.root.rglob("*") if p.is_file() and p.parent.name != "links")
+
+
+def _display(store: PhotoStore, sha256: str) -> Image.Image:
+    return Image.open(io.BytesIO(store.open_display(sha256).read()))
 
 
 @pytest.mark.parametrize(
@@ -52,10 +59,9 @@ def test_each_accepted_type_is_kept_as_original_and_display(
     received, inspected = _keep(store, data)
     assert inspected.content_type == content_type
     assert (inspected.width, inspected.height) == (320, 240)
-    original = store.path_of("originals", received.sha256)
-    assert original.read_bytes() == data
+    assert store.open_original(received.sha256).read() == data
     assert received.sha256 == hashlib.sha256(data).hexdigest()
-    with Image.open(store.display_path(received.sha256)) as shown:
+    with _display(store, received.sha256) as shown:
         assert shown.format == "JPEG"
     assert not list((store.root / "tmp").iterdir())
 
@@ -67,7 +73,7 @@ def test_display_rendition_applies_exif_orientation_and_keeps_capture_time(tmp_p
     received, inspected = _keep(store, data)
     # Then the original's pixel size is reported, the display rendition stands upright
     assert (inspected.width, inspected.height) == (400, 200)
-    with Image.open(store.display_path(received.sha256)) as shown:
+    with _display(store, received.sha256) as shown:
         assert shown.size == (200, 400)
         assert not shown.getexif().get(0x0112)  # metadata is not carried into the rendition
     assert inspected.captured_at == "2026-11-20T14:05:09-06:00"
@@ -76,7 +82,7 @@ def test_display_rendition_applies_exif_orientation_and_keeps_capture_time(tmp_p
 def test_large_jpeg_display_is_bounded(tmp_path: Path) -> None:
     store = _store(tmp_path)
     received, _ = _keep(store, samples.jpeg(4000, 3000, quality=70))
-    with Image.open(store.display_path(received.sha256)) as shown:
+    with _display(store, received.sha256) as shown:
         assert max(shown.size) <= 1600
 
 
@@ -149,4 +155,4 @@ def test_a_jpeg_with_data_after_its_end_marker_is_accepted(tmp_path: Path) -> No
     data = samples.jpeg(300, 200) + b"\x00\x00\x00\x18ftypmp42" + b"\x01" * 5000
     received, inspected = _keep(store, data)
     assert inspected.content_type == "image/jpeg"
-    assert store.path_of("originals", received.sha256).read_bytes() == data
+    assert store.open_original(received.sha256).read() == data

@@ -11,16 +11,16 @@ import keyring.backend
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.documents.render import BrandedDocument, pdf_money
 from services.idcards import codes
-from services.idcards.keys import (
+from services.idcards.render import CardFace, page_pdf, wallet_pdf
+from services.pdf import BrandedDocument, pdf_money
+from services.signing import (
     ENV_VAR,
     SigningKey,
     SigningKeyError,
     encode_private,
     load_signing_key,
 )
-from services.idcards.render import CardFace, page_pdf, wallet_pdf
 from tests.pdf_support import pdf_text, qr_codes_on_page
 
 
@@ -179,7 +179,7 @@ def test_card_pdfs_carry_the_code_as_a_decodable_qr() -> None:
         "1-800-555-0123",
         "portal-mutual.example",
     )
-    wallet, pages = wallet_pdf(face)
+    wallet, pages = wallet_pdf(face, issued_at=datetime(2026, 11, 23, tzinfo=UTC))
     count, text = pdf_text(wallet)
     assert count == pages == 2
     assert "AUT-100234" in text and "2T3P1RFV8MC123456" in text and "Alex Morgan, Jamie Morgan" in text

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from datetime import tzinfo
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QTreeView, QVBoxLayout, QWidget
 
 from portal_app.client import AuditEvent, LiveState
-from ui.activity_model import ActivityTableModel
+from ui.activity_model import WHAT_COLUMN, ActivityTableModel, WrappingDelegate
 from ui.widgets import EmptyState, label
 
 STATE_TEXT = {
@@ -48,7 +49,8 @@ class ActivityPage(QWidget):
         outer.addLayout(status_row)
 
         self.model = ActivityTableModel()
-        self.table = QTableView()
+        # A tree: notices an action sent are its child rows (expand to see each delivery).
+        self.table = QTreeView()
         self.table.setObjectName("ActivityTable")
         self.table.setAccessibleName("Account change log")
         self.table.setModel(self.model)
@@ -56,18 +58,19 @@ class ActivityPage(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(36)
-        header = self.table.horizontalHeader()
+        self.table.setUniformRowHeights(False)
+        # The main fact wraps onto a second line rather than being cut.
+        self.table.setWordWrap(True)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideNone)
+        header = self.table.header()
         header.setHighlightSections(False)
+        header.setStretchLastSection(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        for col, width in enumerate((190, 230, 130, 0, 90)):
-            if width:
-                header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
-                self.table.setColumnWidth(col, width)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        for col in range(self.model.columnCount()):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(WHAT_COLUMN, QHeaderView.ResizeMode.Stretch)
+        self.table.setItemDelegate(WrappingDelegate(self.table))
+        header.sectionResized.connect(lambda *_: self.table.doItemsLayout())
         outer.addWidget(self.table, 1)
 
         self.empty = EmptyState(
@@ -77,14 +80,23 @@ class ActivityPage(QWidget):
         )
         self.empty.setVisible(False)
         outer.addWidget(self.empty)
-        outer.addWidget(
-            label(
-                "Newest first. Times are shown in your computer's time zone "
-                f"({time.strftime('%Z')}). Hover a row for its reference.",
-                "muted",
-            )
+        self.footnote = label(
+            "Newest first. Times are shown in your computer's time zone "
+            f"({time.strftime('%Z')}). Hover a row for its reference.",
+            "muted",
+            wrap=True,
         )
+        outer.addWidget(self.footnote)
         self._ready = False
+
+    def set_zone(self, zone: tzinfo) -> None:
+        """Times in the policies' zone (AccountView passes it with the overview), labelled."""
+        self.model.set_zone(zone)
+        name = getattr(zone, "key", None) or str(zone)
+        self.footnote.setText(
+            f"Newest first. Times are in the policy's time zone ({name}), labelled on each row. "
+            "Expand a row to see the notices it sent; hover a row for its reference."
+        )
 
     @property
     def last_seq(self) -> int:

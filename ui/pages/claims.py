@@ -147,6 +147,7 @@ class ClaimsPage(Page):
     def shutdown(self) -> None:
         if self.form is not None:
             self.form._save_timer.stop()
+            self.form.tasks.cancel()
             if self.mode == "form":
                 self.form.save_draft()
         if self.uploads is not None:

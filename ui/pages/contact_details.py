@@ -12,7 +12,6 @@ import qasync
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QGridLayout,
     QHBoxLayout,
     QLineEdit,
@@ -22,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from portal_app.client import AccountOverview, ApiError, Holder, PortalClient, PortalError
 from ui import theme
-from ui.widgets import Card, label
+from ui.widgets import Card, ComboBox, label
 
 FIELDS = ("phone", "email", "address", "postcode")
 LABELS = {"phone": "Phone", "email": "Email", "address": "Mailing address", "postcode": "ZIP / postcode"}
@@ -68,7 +67,7 @@ class ContactDetailsCard(Card):
         self.holder: Holder | None = None
         self.setAccessibleName("Contact details")
 
-        self.who = QComboBox()
+        self.who = ComboBox()
         self.who.setAccessibleName("Whose details")
         self.who.currentIndexChanged.connect(self._holder_chosen)
         self.body.addWidget(self.who)

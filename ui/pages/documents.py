@@ -31,7 +31,6 @@ from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QFileDialog,
     QFrame,
     QHBoxLayout,
@@ -45,8 +44,8 @@ from PySide6.QtWidgets import (
 )
 
 from portal_app.client import AccountOverview, ApiError, DocumentInfo, PortalClient, PortalError
-from ui import wording
-from ui.widgets import EmptyState, Page, label
+from ui import error_wording, wording
+from ui.widgets import ComboBox, EmptyState, Page, label
 
 KIND_NAMES = {
     "declarations": "Declarations",
@@ -66,14 +65,6 @@ KIND_FILTERS = [
     ("Claim letters", {"claim_letter"}),
 ]
 COLUMNS = ("Document", "Policy", "Issued", "Pages")
-
-DOCUMENT_ERRORS = {
-    "document.not_found": "This document is no longer available on your account.",
-    "document.corrupted": (
-        "This document failed its integrity check, so we will not show it. The problem has been "
-        "recorded; call us for a fresh copy."
-    ),
-}
 
 
 def size_text(size: int) -> str:
@@ -313,9 +304,9 @@ class DocumentsPage(Page):
         self.search.setPlaceholderText("Search documents")
         self.search.setAccessibleName("Search documents")
         self.search.setClearButtonEnabled(True)
-        self.policy_filter = QComboBox()
+        self.policy_filter = ComboBox()
         self.policy_filter.setAccessibleName("Filter by policy")
-        self.kind_filter = QComboBox()
+        self.kind_filter = ComboBox()
         self.kind_filter.setAccessibleName("Filter by type")
         for text, kinds in KIND_FILTERS:
             self.kind_filter.addItem(text, kinds)
@@ -523,7 +514,7 @@ class DocumentsPage(Page):
             content = await self.client.document_content(document.id)
         except ApiError as exc:
             self.viewer.show_error(
-                document, DOCUMENT_ERRORS.get(exc.code, exc.detail or "This document cannot be opened.")
+                document, error_wording.message(exc.code, exc.detail or "This document cannot be opened.")
             )
             return
         except PortalError:
@@ -563,7 +554,7 @@ class DocumentsPage(Page):
             content = await self.client.document_content(document.id, download=True)
         except ApiError as exc:
             self.viewer.error.setText(
-                DOCUMENT_ERRORS.get(exc.code, exc.detail or "The document could not be saved.")
+                error_wording.message(exc.code, exc.detail or "The document could not be saved.")
             )
             self.viewer.error.setVisible(True)
             return

@@ -51,12 +51,15 @@ def policy_card(policy: PolicySummary) -> Card:
 class OverviewPage(Page):
     """Threading/async rule: Qt thread only; AccountView hands it data, it never fetches."""
 
-    def __init__(self) -> None:
-        super().__init__("Overview", "Loading your account…")
+    def __init__(self, *, for_staff: bool = False) -> None:
+        super().__init__("Overview", "Loading the account…" if for_staff else "Loading your account…")
+        # Staff read the same page about someone else's account: no greeting, no "your".
+        self.for_staff = for_staff
 
     def show_overview(self, overview: AccountOverview, first_name: str = "") -> None:
         clear_layout(self.content)
-        greeting = f"Welcome back, {first_name}" if first_name else "Overview"
+        staff = self.for_staff
+        greeting = f"Welcome back, {first_name}" if first_name and not staff else "Overview"
         self.title_label.setText(greeting)
         holders = " and ".join(h.full_name for h in overview.holders)
         count = len(overview.policies)
@@ -65,17 +68,19 @@ class OverviewPage(Page):
             + (f" · {holders}" if holders else "")
         )
 
-        self.section("Needs your attention")
+        self.section("Needs attention" if staff else "Needs your attention")
         if overview.alerts:
             for alert in overview.alerts:
                 headline, text = wording.alert_text(alert, overview.policy(alert.policy_id))
                 self.content.addWidget(Banner(alert.severity, headline, text))
         else:
             self.content.addWidget(
-                Banner("info", "You are all set", "Nothing on this account needs you right now.")
+                Banner("info", "All set", "Nothing on this account needs attention right now.")
+                if staff
+                else Banner("info", "You are all set", "Nothing on this account needs you right now.")
             )
 
-        self.section("Your policies")
+        self.section("Policies" if staff else "Your policies")
         if overview.policies:
             self.content.addLayout(two_columns([policy_card(p) for p in overview.policies]))
         else:

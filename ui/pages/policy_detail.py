@@ -123,12 +123,12 @@ class PolicyDetailView(QWidget):
         grid.addWidget(label("Listed drivers", "label"), 0, 1)
         # One label per person: every name shows, however many drivers a household lists.
         for row, n in enumerate(detail.named_insureds or [], start=1):
-            grid.addWidget(label(n.full_name, "value-strong"), row, 0)
+            grid.addWidget(label(n.full_name, "value-strong", wrap=True), row, 0)
         drivers = [
             f"{d.full_name} ({RELATIONSHIPS.get(d.relationship, d.relationship)})" for d in detail.drivers
         ]
         for row, text in enumerate(drivers or ["No drivers on this policy"], start=1):
-            grid.addWidget(label(text, "value"), row, 1)
+            grid.addWidget(label(text, "value", wrap=True), row, 1)
         grid.setColumnStretch(0, 1)
         grid.setColumnStretch(1, 1)
         grid.setRowStretch(max(len(detail.named_insureds), len(drivers), 1) + 1, 1)

@@ -8,6 +8,7 @@ import contextlib
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QComboBox,
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -25,6 +27,7 @@ from portal_app.client import AccountOverview, AuditEvent, LiveState, Me, Portal
 from portal_app.client.models import PaymentRow, Viewer
 from ui import theme, wording
 from ui.account_view import AccountView
+from ui.formatting import account_zone
 from ui.staff import wording as staff_wording
 from ui.staff.changelog import ChangeLogPanel
 from ui.staff.notes import NotesPanel
@@ -32,6 +35,13 @@ from ui.staff.printing import PrintFailed, print_pdfs
 from ui.staff.tasks import TaskOwner
 from ui.staff_evidence import EvidencePanel
 from ui.widgets import label
+
+SIDE_MIN_WIDTH = 380  # the change log, notes and evidence are laid out from this width up
+# The customer's pages are laid out for about 1,000 px (the payment form's four fields in a row)
+# plus the compact navigation: narrower than that plus the side panel, the side panel is a drawer
+# over the account (F6, with a count of changes that arrived while it was closed).
+ACCOUNT_MIN_WIDTH = 1060
+DRAWER_BELOW = ACCOUNT_MIN_WIDTH + SIDE_MIN_WIDTH
 
 
 class AccountTab(QWidget, TaskOwner):
@@ -80,6 +90,18 @@ class AccountTab(QWidget, TaskOwner):
         self.others = label("", name="OtherViewers")
         self.others.setVisible(False)
         row.addWidget(self.others)
+        # Below DRAWER_BELOW px the side panel is a drawer over the account (this button opens
+        # it), so the customer's pages keep the whole width on a small screen.
+        self.side_toggle = QPushButton(theme.icon("activity", theme.BLUE), "Change log")
+        self.side_toggle.setObjectName("SideToggle")
+        self.side_toggle.setProperty("kind", "quiet")
+        self.side_toggle.setCheckable(True)
+        self.side_toggle.setAccessibleName("Show the change log, notes and evidence")
+        self.side_toggle.setToolTip("Change log, notes and evidence (F6)")
+        self.side_toggle.toggled.connect(self._show_drawer)
+        self.side_toggle.setVisible(False)
+        row.addWidget(self.side_toggle)
+        self.unseen = 0  # live events that arrived while the drawer was closed
         self.presence = label("Customer not in the app", name="Presence")
         self.presence.setProperty("online", False)
         self.presence.setAccessibleName("Customer presence")
@@ -89,10 +111,14 @@ class AccountTab(QWidget, TaskOwner):
         if self.at_counter:
             column.addWidget(self._counter_bar())
 
-        self.view = AccountView(client, account_id, first_name=customer_name.split(" ")[0], data_dir=data_dir)
+        self.view = AccountView(
+            client, account_id, first_name=customer_name.split(" ")[0], data_dir=data_dir, for_staff=True
+        )
         self.changelog = ChangeLogPanel()
         self.notes = NotesPanel(client, account_id)
         side = QFrame()
+        self.side = side
+        self.drawer_mode = False
         side.setObjectName("SidePanel")
         side_box = QVBoxLayout(side)
         side_box.setContentsMargins(0, 6, 0, 0)
@@ -104,9 +130,15 @@ class AccountTab(QWidget, TaskOwner):
         if me.role in ("agent", "supervisor", "admin"):
             # Disputes: export the signed evidence pack, read the dispute answers (issue 8).
             self.evidence = EvidencePanel(client, account_id)
-            self.side_tabs.addTab(self.evidence, "Evidence")
+            # On a short screen the panel scrolls rather than squeezing the answer table away.
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.Shape.NoFrame)
+            scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            scroll.setWidget(self.evidence)
+            self.side_tabs.addTab(scroll, "Evidence")
         side_box.addWidget(self.side_tabs)
-        side.setMinimumWidth(320)
+        side.setMinimumWidth(SIDE_MIN_WIDTH)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.view)
         self.splitter.addWidget(side)
@@ -122,6 +154,62 @@ class AccountTab(QWidget, TaskOwner):
         self.view.overviewLoaded.connect(self._on_overview)
         self.view.loadFailed.connect(self.loadFailed)
         self._update_banner()
+
+    def show_evidence(self) -> None:
+        """Bring the Evidence side tab forward (agents and supervisors only)."""
+        if self.evidence is not None:
+            self.side_tabs.setCurrentIndex(self.side_tabs.count() - 1)
+            if self.drawer_mode:
+                self.side_toggle.setChecked(True)
+
+    # --- the side panel: beside the account, or a drawer over it on a small screen ---------
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt's name
+        super().resizeEvent(event)
+        self.set_drawer_mode(event.size().width() < DRAWER_BELOW)
+        if self.drawer_mode:
+            self._place_drawer()
+
+    def toggle_drawer(self) -> None:
+        """F6 (the window's menu): open or close the side panel when it is a drawer."""
+        if self.drawer_mode:
+            self.side_toggle.toggle()
+
+    def set_drawer_mode(self, drawer: bool) -> None:
+        if drawer == self.drawer_mode:
+            return
+        self.drawer_mode = drawer
+        self.side_toggle.setVisible(drawer)
+        self.side.setProperty("drawer", drawer)
+        theme.repolish(self.side)
+        if drawer:
+            self.side.setParent(self)  # out of the splitter: the account gets the width
+            self.side.setVisible(self.side_toggle.isChecked())
+            self._place_drawer()
+        else:
+            self.splitter.addWidget(self.side)
+            self.splitter.setStretchFactor(1, 0)
+            self.side.setVisible(True)
+            self.splitter.setSizes([max(self.width() - SIDE_MIN_WIDTH, 1), SIDE_MIN_WIDTH])
+            self._set_unseen(0)
+
+    def _place_drawer(self) -> None:
+        top = self.splitter.geometry().top()
+        width = min(max(SIDE_MIN_WIDTH, self.width() // 2 - 40), self.width())
+        self.side.setGeometry(self.width() - width, top, width, self.height() - top)
+        self.side.raise_()
+
+    def _show_drawer(self, shown: bool) -> None:
+        if not self.drawer_mode:
+            return
+        self.side.setVisible(shown)
+        if shown:
+            self._place_drawer()
+            self._set_unseen(0)
+
+    def _set_unseen(self, count: int) -> None:
+        self.unseen = count
+        self.side_toggle.setText(f"Change log ({count} new)" if count else "Change log")
 
     # --- lifetime --------------------------------------------------------------------------
 
@@ -143,6 +231,8 @@ class AccountTab(QWidget, TaskOwner):
         # The backlog arrives before the feed reports LIVE: only live arrivals are highlighted.
         self.changelog.add_events(events, highlight=self.view.feed_state is LiveState.LIVE)
         if self.view.feed_state is LiveState.LIVE:
+            if self.drawer_mode and not self.side.isVisible():
+                self._set_unseen(self.unseen + len(events))
             if any(e.action == "note.added" for e in events):
                 self.notes.reload()
             if self.at_counter and any(e.action.startswith("payment") for e in events):
@@ -163,6 +253,7 @@ class AccountTab(QWidget, TaskOwner):
         if not self.customer_name and overview.holders:
             self.customer_name = overview.holders[0].full_name
         self._update_banner()
+        self.changelog.model.set_zone(account_zone(p.time_zone for p in overview.policies))
         self.titleChanged.emit(self.customer_name or overview.name)
         if self.evidence is not None:
             self.evidence.show_overview(overview)

@@ -1,33 +1,35 @@
-"""The live change-log panel beside an open account: newest first, fresh events highlighted."""
+"""The live change-log panel beside an open account: newest first, notices grouped under the
+event that sent them, fresh events highlighted."""
 
 from __future__ import annotations
 
 import time
+from datetime import tzinfo
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, QTimer
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
-    QListView,
     QStackedWidget,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
+    QTreeView,
     QVBoxLayout,
     QWidget,
 )
 
 from portal_app.client import AuditEvent, LiveState
 from ui import theme, wording
+from ui.activity_model import EVENT_ROLE, GROUP_ROLE, EventGroup, GroupedEventsModel, delivery_line
+from ui.formatting import zone_label
 from ui.widgets import EmptyState, label
 
 Index = QModelIndex | QPersistentModelIndex
-EVENT_ROLE = Qt.ItemDataRole.UserRole + 1
 FRESH_ROLE = Qt.ItemDataRole.UserRole + 2
 HIGHLIGHT_SECONDS = 8.0
-MAX_ROWS = 2000  # the panel is for what is happening now; the Activity page keeps the full log
 
 LIVE_TEXT = {
     LiveState.CONNECTING.value: "● Connecting",
@@ -37,66 +39,48 @@ LIVE_TEXT = {
 }
 
 
-class ChangeLogModel(QAbstractListModel):
-    """Audit events newest first; events that arrive live stay highlighted for a few seconds.
+class ChangeLogModel(GroupedEventsModel):
+    """Audit events newest first, notices grouped under their cause (shared with the Activity
+    page); events that arrive live stay highlighted for a few seconds.
 
     Threading/async rule: Qt thread only (feed coroutines run on the qasync loop, which is the
     Qt thread); `add_events` is the one way in.
     """
 
+    COLUMNS = ("Change",)
+
     def __init__(self, clock: Any = time.monotonic) -> None:
         super().__init__()
-        self._events: list[AuditEvent] = []  # newest first
-        self._seqs: set[int] = set()
         self._fresh_until: dict[int, float] = {}
         self._clock = clock
         self._fade = QTimer(self)
         self._fade.setInterval(500)
         self._fade.timeout.connect(self._expire)
 
-    def add_events(self, events: list[AuditEvent], *, highlight: bool) -> int:
-        """Insert events not seen yet at the top; `highlight` marks them as just happened."""
-        fresh = sorted((e for e in events if e.seq not in self._seqs), key=lambda e: e.seq, reverse=True)
-        if not fresh:
-            return 0
-        if self._events and fresh[-1].seq < self._events[0].seq:
-            self.beginResetModel()  # older than what we show (a resume): rebuild in order
-            self._events = sorted(self._events + fresh, key=lambda e: e.seq, reverse=True)[:MAX_ROWS]
-            self._seqs = {e.seq for e in self._events}
-            self.endResetModel()
-        else:
-            self.beginInsertRows(QModelIndex(), 0, len(fresh) - 1)
-            self._events[:0] = fresh
-            self._seqs.update(e.seq for e in fresh)
-            self.endInsertRows()
-            if len(self._events) > MAX_ROWS:
-                self.beginRemoveRows(QModelIndex(), MAX_ROWS, len(self._events) - 1)
-                for e in self._events[MAX_ROWS:]:
-                    self._seqs.discard(e.seq)
-                del self._events[MAX_ROWS:]
-                self.endRemoveRows()
-        if highlight:
+    def add_events(self, events: list[AuditEvent], *, highlight: bool = False) -> list[AuditEvent]:  # type: ignore[override]
+        """Insert events not seen yet; `highlight` marks them as just happened."""
+        fresh = super().add_events(events)
+        if highlight and fresh:
             until = self._clock() + HIGHLIGHT_SECONDS
             for e in fresh:
                 self._fresh_until[e.seq] = until
             if not self._fade.isActive():
                 self._fade.start()
-        return len(fresh)
+        return fresh
 
     def is_fresh(self, row: int) -> bool:
-        seq = self._events[row].seq
-        return self._fresh_until.get(seq, 0.0) > self._clock()
+        group = self.group_at(row)
+        now = self._clock()
+        return any(self._fresh_until.get(e.seq, 0.0) > now for e in (group.head, *group.deliveries))
 
     def fresh_actions(self) -> list[str]:
         now = self._clock()
-        return [e.action for e in self._events if self._fresh_until.get(e.seq, 0.0) > now]
-
-    def event_at(self, row: int) -> AuditEvent:
-        return self._events[row]
-
-    @property
-    def last_seq(self) -> int:
-        return self._events[0].seq if self._events else 0
+        return [
+            e.action
+            for g in self._groups
+            for e in (g.head, *g.deliveries)
+            if self._fresh_until.get(e.seq, 0.0) > now
+        ]
 
     def _expire(self) -> None:
         now = self._clock()
@@ -105,26 +89,27 @@ class ChangeLogModel(QAbstractListModel):
             return
         for seq in expired:
             del self._fresh_until[seq]
-        gone = set(expired)
-        rows = [i for i, e in enumerate(self._events) if e.seq in gone]
-        if rows:
-            self.dataChanged.emit(self.index(min(rows)), self.index(max(rows)), [FRESH_ROLE])
+        if self._shown:
+            self.dataChanged.emit(self.index(0, 0), self.index(self._shown - 1, 0), [FRESH_ROLE])
         if not self._fresh_until:
             self._fade.stop()
 
-    # --- model API -----------------------------------------------------------------------
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._events)
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._events):
+        found = self.locate(index)
+        if found is None:
             return None
-        event = self._events[index.row()]
+        group, delivery = found
+        event = delivery or group.head
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return f"{wording.what_happened(event)}. {detail_line(event)}"
+            if delivery is not None:
+                return delivery_line(delivery)
+            summary = group.notices_summary()
+            return f"{group.title()}. {detail_line(event, self.zone)}" + (f". {summary}" if summary else "")
         if role == Qt.ItemDataRole.ToolTipRole:
-            parts = [f"Event #{event.seq}: {event.action}"]
+            parts = [
+                delivery_line(delivery) if delivery else group.title(),
+                f"Event #{event.seq}: {event.action}",
+            ]
             if event.on_behalf_of:
                 parts.append("Done for the customer by staff")
             if event.occurred_at is not None:
@@ -132,32 +117,103 @@ class ChangeLogModel(QAbstractListModel):
             return "\n".join(parts)
         if role == EVENT_ROLE:
             return event
+        if role == GROUP_ROLE:
+            return group
         if role == FRESH_ROLE:
-            return self.is_fresh(index.row())
+            return delivery is None and self.is_fresh(index.row())
         return None
 
 
-def detail_line(event: AuditEvent) -> str:
-    """Who, through which channel, when: "Alex Morgan · Online portal · 14:02:11"."""
+def detail_line(event: AuditEvent, zone: tzinfo | None = None) -> str:
+    """Who, through which channel, when: "Alex Morgan · Online portal · 14:02:11 CST" (the time in
+    the account's policy zone, labelled; this computer's zone when none is known)."""
     who = wording.who(event)
     if event.on_behalf_of and event.actor_role not in ("policyholder", "system"):
         who += " for the customer"
-    when = event.occurred_at.astimezone().strftime("%H:%M:%S") if event.occurred_at else ""
+    when = ""
+    if event.occurred_at is not None:
+        local = event.occurred_at.astimezone(zone) if zone is not None else event.occurred_at.astimezone()
+        when = f"{local:%H:%M:%S} {zone_label(local)}"
     return " · ".join(p for p in (who, wording.channel(event), when) if p)
 
 
 class ChangeLogDelegate(QStyledItemDelegate):
-    """Two lines per event; live arrivals get a warm highlight and a "New" marker."""
+    """An event: its main fact in bold, wrapped to as many lines as it needs (never cut), then
+    who/how/when and how many notices it sent; a delivery (child row): one muted line. Live
+    arrivals get a warm highlight and a "New" marker."""
+
+    PAD_X, PAD_Y, BADGE_W = 12, 8, 44
+
+    def __init__(self, view: QTreeView) -> None:
+        super().__init__(view)
+        self.view = view
+
+    def _fonts(self, option: QStyleOptionViewItem) -> tuple[QFont, QFont]:
+        title = QFont(option.font)
+        title.setBold(True)
+        title.setPointSizeF(max(option.font.pointSizeF(), 9.5))
+        detail = QFont(option.font)
+        detail.setPointSizeF(max(option.font.pointSizeF() - 1, 8))
+        return title, detail
+
+    def _zone(self) -> tzinfo | None:
+        model = self.view.model()
+        return model.zone if isinstance(model, GroupedEventsModel) else None
+
+    def _text_width(self, index: Index) -> int:
+        depth = 1 if index.parent().isValid() else 0
+        indent = self.view.indentation() * (depth + int(self.view.rootIsDecorated()))
+        return max(self.view.viewport().width() - indent - 2 * self.PAD_X - self.BADGE_W, 60)
+
+    def _title(self, index: Index) -> str:
+        group: EventGroup = index.data(GROUP_ROLE)
+        event = group.head
+        title = group.title()
+        if event.outcome in ("failure", "denied") and not group.notices_only:
+            title += f" ({wording.outcome(event).lower()})"
+        return title
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
-        return QSize(option.rect.width(), 58)
+        title_font, detail_font = self._fonts(option)
+        width = self._text_width(index)
+        if index.parent().isValid():
+            lines = QFontMetrics(detail_font).boundingRect(
+                QRect(0, 0, width, 10_000), int(Qt.TextFlag.TextWordWrap), str(index.data())
+            )
+            return QSize(width, lines.height() + 10)
+        title = QFontMetrics(title_font).boundingRect(
+            QRect(0, 0, width, 10_000), int(Qt.TextFlag.TextWordWrap), self._title(index)
+        )
+        group: EventGroup = index.data(GROUP_ROLE)
+        detail = QFontMetrics(detail_font)
+        extra = sum(
+            detail.boundingRect(QRect(0, 0, width, 10_000), int(Qt.TextFlag.TextWordWrap), text).height() + 2
+            for text in (detail_line(group.head, self._zone()), group.notices_summary())
+            if text
+        )
+        return QSize(width, title.height() + extra + 2 * self.PAD_Y + 2)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        event: AuditEvent = index.data(EVENT_ROLE)
-        fresh = bool(index.data(FRESH_ROLE))
         painter.save()
         rect = option.rect
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        title_font, detail_font = self._fonts(option)
+        if index.parent().isValid():  # a delivery under its cause
+            delivery: AuditEvent = index.data(EVENT_ROLE)
+            if selected:
+                painter.fillRect(rect, QColor("#EAF1FB"))
+            painter.setFont(detail_font)
+            painter.setPen(QColor(theme.DANGER if delivery.outcome != "success" else theme.MUTED))
+            painter.drawText(
+                rect.adjusted(4, 5, -self.PAD_X, -5),
+                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap),
+                str(index.data()),
+            )
+            painter.restore()
+            return
+        group: EventGroup = index.data(GROUP_ROLE)
+        event = group.head
+        fresh = bool(index.data(FRESH_ROLE))
         if fresh:
             painter.fillRect(rect, QColor("#FFF3C4"))
             painter.fillRect(QRect(rect.left(), rect.top(), 4, rect.height()), QColor("#E0A100"))
@@ -165,15 +221,9 @@ class ChangeLogDelegate(QStyledItemDelegate):
             painter.fillRect(rect, QColor("#EAF1FB"))
         painter.setPen(QPen(QColor("#E4E9F0")))
         painter.drawLine(rect.bottomLeft(), rect.bottomRight())
-        inner = rect.adjusted(14, 8, -12, -8)
-        title_font = QFont(option.font)
-        title_font.setBold(True)
-        title_font.setPointSizeF(max(option.font.pointSizeF(), 9.5))
-        painter.setFont(title_font)
-        badge_w = 0
+        inner = rect.adjusted(4, self.PAD_Y, -self.PAD_X, -self.PAD_Y)
         if fresh:
-            badge_w = 44
-            badge = QRect(inner.right() - badge_w + 4, inner.top(), badge_w - 4, 18)
+            badge = QRect(inner.right() - self.BADGE_W + 4, inner.top(), self.BADGE_W - 4, 18)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor("#E0A100"))
             painter.drawRoundedRect(badge, 9, 9)
@@ -183,30 +233,28 @@ class ChangeLogDelegate(QStyledItemDelegate):
             painter.setFont(small)
             painter.setPen(QColor("#FFFFFF"))
             painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, "New")
-            painter.setFont(title_font)
         outcome_color = {"failure": theme.DANGER, "denied": theme.WARNING}.get(event.outcome, theme.TEXT)
+        if group.notices_only:
+            outcome_color = theme.TEXT
+        painter.setFont(title_font)
         painter.setPen(QColor(outcome_color))
-        title_rect = QRect(inner.left(), inner.top(), inner.width() - badge_w, 20)
-        title = wording.what_happened(event)
-        if event.outcome in ("failure", "denied"):
-            title += f" ({wording.outcome(event).lower()})"
-        painter.drawText(
-            title_rect,
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            painter.fontMetrics().elidedText(title, Qt.TextElideMode.ElideRight, title_rect.width()),
+        width = self._text_width(index)
+        flags = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap)
+        title = self._title(index)
+        title_rect = painter.fontMetrics().boundingRect(
+            QRect(inner.left(), inner.top(), width, 10_000), flags, title
         )
-        detail_font = QFont(option.font)
-        detail_font.setPointSizeF(max(option.font.pointSizeF() - 1, 8))
+        painter.drawText(QRect(inner.left(), inner.top(), width, title_rect.height()), flags, title)
         painter.setFont(detail_font)
         painter.setPen(QColor(theme.MUTED))
-        detail_rect = QRect(inner.left(), inner.top() + 22, inner.width(), 18)
-        painter.drawText(
-            detail_rect,
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            painter.fontMetrics().elidedText(
-                detail_line(event), Qt.TextElideMode.ElideRight, detail_rect.width()
-            ),
-        )
+        y = inner.top() + title_rect.height() + 2
+        wrap = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap)
+        for text in (detail_line(event, self._zone()), group.notices_summary()):
+            if not text:
+                continue
+            box = painter.fontMetrics().boundingRect(QRect(inner.left(), y, width, 10_000), wrap, text)
+            painter.drawText(QRect(inner.left(), y, width, box.height()), wrap, text)
+            y += box.height() + 2
         painter.restore()
 
 
@@ -237,14 +285,18 @@ class ChangeLogPanel(QWidget):
             )
         )
         self.model = ChangeLogModel()
-        self.list = QListView()
+        # A tree: the notices an event sent are its child rows (click the arrow to see them).
+        self.list = QTreeView()
         self.list.setObjectName("ChangeLog")
         self.list.setAccessibleName("Change log events")
         self.list.setModel(self.model)
+        self.list.setHeaderHidden(True)
         self.list.setItemDelegate(ChangeLogDelegate(self.list))
-        self.list.setUniformItemSizes(True)
+        self.list.setUniformRowHeights(False)
+        self.list.setIndentation(14)
         self.list.setFrameShape(QFrame.Shape.NoFrame)
-        self.list.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setVerticalScrollMode(QTreeView.ScrollMode.ScrollPerPixel)
         self.empty = EmptyState(
             "activity", "No changes yet", "Changes to this account appear here the moment they are made."
         )
@@ -261,6 +313,11 @@ class ChangeLogPanel(QWidget):
         self.model.add_events(events, highlight=highlight)
         if highlight:
             self.list.scrollToTop()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt's name
+        super().resizeEvent(event)
+        # Row heights follow the wrapped text, which follows the width.
+        self.list.doItemsLayout()
 
     def set_state(self, state: str) -> None:
         self.live.setText(LIVE_TEXT.get(state, state))

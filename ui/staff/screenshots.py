@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
+
 from portal_app.client import LiveState, PortalClient
 from ui.staff.window import StaffWindow
 
@@ -130,3 +132,157 @@ async def shoot_staff(
         save(desk, out / "branch-verify.png")
     finally:
         await _close(desk)
+
+
+# Every staff page, for every staff role, at the smallest and the common laptop size (issue 14).
+SIZES = ((1024, 700), (1366, 850))
+ACCOUNT_PAGES = (
+    "overview",
+    "policies",
+    "documents",
+    "idcards",
+    "payments",
+    "claims",
+    "cases",
+    "activity",
+    "help",
+)
+
+
+async def _settled(tab: Any) -> None:
+    await _until(
+        lambda: tab.view.feed_state is LiveState.LIVE and tab.view.overview is not None, 30, "the tab"
+    )
+    await asyncio.sleep(1.5)  # the pages' own loads (documents, cards, payments) settle
+    await _until(lambda: not tab.view.progress.isVisible(), 20, "the view's refresh")
+
+
+async def _account_pages(
+    window: StaffWindow, tab: Any, out: Path, prefix: str, save: Callable[[Any, Path], None]
+) -> None:
+    for page in ACCOUNT_PAGES:
+        tab.view.show_page(page)
+        await asyncio.sleep(1.5 if page in ("documents", "idcards", "payments", "claims") else 0.3)
+        save(window, out / f"{prefix}-{page}.png")
+
+
+async def shoot_every_staff_page(
+    base: str,
+    out: Path,
+    data_dir: Path,
+    save: Callable[[Any, Path], None],
+    *,
+    morgan: str,
+    shah: str,
+    sizes: tuple[tuple[int, int], ...] = SIZES,
+) -> None:
+    """staff-<role>-<w>x<h>-<page>.png for the agent, branch staff and the supervisor."""
+    for width, height in sizes:
+        await _shoot_size(base, out, data_dir, save, morgan=morgan, shah=shah, width=width, height=height)
+
+
+async def _shoot_size(
+    base: str,
+    out: Path,
+    data_dir: Path,
+    save: Callable[[Any, Path], None],
+    *,
+    morgan: str,
+    shah: str,
+    width: int,
+    height: int,
+) -> None:
+    size = f"{width}x{height}"
+    # The agent: start, search, every page of an open account, each side panel, the queue.
+    agent = await _window(base, "agent@portal.example", data_dir)
+    try:
+        agent.resize(width, height)
+        await asyncio.sleep(0.3)
+        save(agent, out / f"staff-agent-{size}-start.png")
+        agent.search.box.setText("mor")
+        await _until(lambda: agent.search.model.rowCount() >= 2, 20, "search results")
+        await asyncio.sleep(0.3)
+        save(agent, out / f"staff-agent-{size}-search.png")
+        tab = agent.open_account(morgan, "Alex Morgan")
+        await _settled(tab)
+        await _account_pages(agent, tab, out, f"staff-agent-{size}", save)
+        tab.view.show_page("overview")
+        tab.side_tabs.setCurrentWidget(tab.changelog)
+        tab.side_toggle.setChecked(True)  # a drawer on screens below DRAWER_BELOW: open it
+        await asyncio.sleep(0.3)
+        save(agent, out / f"staff-agent-{size}-changelog.png")
+        tab.side_tabs.setCurrentWidget(tab.notes)
+        await asyncio.sleep(0.3)
+        save(agent, out / f"staff-agent-{size}-notes.png")
+        assert tab.evidence is not None
+        tab.show_evidence()
+        auto = tab.evidence.policy.findText("AUT", Qt.MatchFlag.MatchStartsWith)
+        tab.evidence.policy.setCurrentIndex(max(auto, 0))
+        tab.evidence.load_answer("charges")
+        await _until(lambda: tab.evidence is not None and tab.evidence.answer is not None, 20, "the answer")
+        await asyncio.sleep(0.4)
+        save(agent, out / f"staff-agent-{size}-evidence-charges.png")
+        shah_tab = agent.open_account(shah, "Priya Shah")
+        await _settled(shah_tab)
+        assert shah_tab.evidence is not None
+        shah_tab.show_evidence()
+        renters = shah_tab.evidence.policy.findText("REN", Qt.MatchFlag.MatchStartsWith)
+        shah_tab.evidence.policy.setCurrentIndex(max(renters, 0))
+        shah_tab.evidence.load_answer("cancellation")
+        await _until(
+            lambda: shah_tab.evidence is not None and shah_tab.evidence.answer is not None, 20, "answer"
+        )
+        await asyncio.sleep(0.4)
+        save(agent, out / f"staff-agent-{size}-evidence-cancellation.png")
+        assert agent.cases_page is not None and agent.case_queue is not None
+        agent.tabs.setCurrentWidget(agent.cases_page)
+        await _until(
+            lambda: agent.case_queue is not None and agent.case_queue.loaded_at is not None, 20, "queue"
+        )
+        await asyncio.sleep(0.4)
+        save(agent, out / f"staff-agent-{size}-cases.png")
+    finally:
+        await _close(agent)
+
+    # Branch staff: the counter, a refusal, the verified account with the counter tools.
+    desk = await _window(base, "branch@portal.example", data_dir)
+    try:
+        desk.resize(width, height)
+        panel = desk.verify_panel
+        assert panel is not None
+        await asyncio.sleep(0.3)
+        save(desk, out / f"staff-branch-{size}-counter.png")
+        panel.fields["policy_number"].setText("AUT-100234")
+        panel.fields["date_of_birth"].setText("1984-03-14")
+        panel.fields["postcode"].setText("60657")
+        await panel.verify()
+        await _until(lambda: bool(desk.account_tabs()), 20, "the verified account")
+        tab = desk.account_tabs()[0]
+        await _settled(tab)
+        await _account_pages(desk, tab, out, f"staff-branch-{size}", save)
+    finally:
+        await _close(desk)
+
+    # The supervisor: who views what, the dashboard, an account with its evidence.
+    sup = await _window(base, "supervisor@portal.example", data_dir)
+    try:
+        sup.resize(width, height)
+        panel = sup.open_accounts_panel
+        assert panel is not None
+        sup.tabs.setCurrentWidget(panel)
+        await asyncio.sleep(0.5)
+        save(sup, out / f"staff-supervisor-{size}-being-viewed.png")
+        sup.tabs.setCurrentWidget(sup.service_dashboard)
+        await _until(lambda: sup.service_dashboard.figures is not None, 20, "the figures")
+        await asyncio.sleep(0.6)
+        save(sup, out / f"staff-supervisor-{size}-dashboard.png")
+        tab = sup.open_account(shah, "Priya Shah")
+        await _settled(tab)
+        tab.view.show_page("activity")
+        await asyncio.sleep(0.3)
+        save(sup, out / f"staff-supervisor-{size}-account-activity.png")
+        tab.show_evidence()
+        await asyncio.sleep(0.5)
+        save(sup, out / f"staff-supervisor-{size}-account-evidence.png")
+    finally:
+        await _close(sup)

@@ -20,6 +20,8 @@ QLabel#Presence[online="true"] { background: #E3F3E6; color: #1B6E30; }
 QLabel#Presence[online="false"] { background: #EEF1F5; color: #5A6678; }
 QLabel#OtherViewers { font-size: 12px; color: #7D4C00; }
 QFrame#SidePanel { background: #F7F9FC; border-left: 1px solid #DCE3ED; }
+QFrame#SidePanel[drawer="true"] { border-left: 3px solid #9FB3CF; }
+QPushButton#SideToggle:checked { background: #EAF1FB; }
 QLabel#LiveDot { font-size: 12px; font-weight: bold; color: #5A6678; }
 QLabel#LiveDot[state="live"] { color: #1B6E30; }
 QLabel#LiveDot[state="reconnecting"], QLabel#LiveDot[state="offline"] { color: #A8231B; }

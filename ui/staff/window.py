@@ -12,8 +12,8 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -42,6 +42,27 @@ from ui.supervisor_dashboard import CaseQueue, SupervisorDashboard
 from ui.widgets import EmptyState, Page, label
 
 OPEN_ACCOUNTS_REFRESH_MS = 5000
+PREFERRED_SIZE = QSize(1440, 880)
+# The smallest window every staff page is laid out for (a 1024x768 screen minus a task bar).
+MIN_SIZE = QSize(1000, 640)
+
+
+def fit_to_screen(window: QWidget, preferred: QSize) -> None:
+    """Size `window` to `preferred`, but never beyond the screen's available area (the task bar
+    and panels excluded), and centre it there, so nothing (Sign out) starts off-screen."""
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    if screen is None:
+        window.resize(preferred)
+        return
+    area = screen.availableGeometry()
+    # The frame (title bar, borders) is outside the client size the window manager gives us.
+    frame = QSize(0, 32) if window.isWindow() else QSize(0, 0)
+    size = preferred.boundedTo(area.size() - frame).expandedTo(window.minimumSize().boundedTo(area.size()))
+    window.resize(size)
+    window.move(
+        area.left() + (area.width() - size.width()) // 2,
+        area.top() + max((area.height() - size.height() - frame.height()) // 2, 0),
+    )
 
 
 class OpenAccountsPanel(QWidget, TaskOwner):
@@ -160,8 +181,8 @@ class StaffWindow(QMainWindow):
         self.is_supervisor = me.role in {"supervisor", "admin"}
         self.console_title = staff_wording.CONSOLE_TITLES.get(me.role, "Staff console")
         self.setWindowTitle(f"Portal — {self.console_title}")
-        self.setMinimumSize(1200, 720)
-        self.resize(1440, 880)
+        self.setMinimumSize(MIN_SIZE)
+        fit_to_screen(self, PREFERRED_SIZE)
         self.setStyleSheet(STAFF_QSS)
         self._tasks: set[asyncio.Future[Any]] = set()
 
@@ -231,13 +252,17 @@ class StaffWindow(QMainWindow):
             self.service_dashboard = SupervisorDashboard(client)
             self._add_fixed_tab(self.service_dashboard, "Service dashboard")
             self.service_dashboard.reload()
+        self.case_queue: CaseQueue | None = None
+        self.cases_page: Page | None = None
         if me.role == "agent":
             self.case_queue = CaseQueue(client)
-            queue_page = Page("Cases", "Open complaints and disputes, the most urgent promise first.")
-            queue_page.content.addWidget(self.case_queue)
-            self.case_queue.setMinimumHeight(480)
-            self._add_fixed_tab(queue_page, "Cases")
+            self.cases_page = Page("Cases", "Open complaints and disputes, the most urgent promise first.")
+            self.cases_page.content.addWidget(self.case_queue)
+            self.case_queue.setMinimumHeight(360)
+            self._add_fixed_tab(self.cases_page, "Cases")
             self.case_queue.reload()
+        elif self.is_supervisor:
+            self.case_queue = self.service_dashboard.queue
 
         self.status_text = QLabel(f"Signed in as {me.email}" + (f" · {server_label}" if server_label else ""))
         self.statusBar().addWidget(self.status_text, 1)
@@ -286,6 +311,10 @@ class StaffWindow(QMainWindow):
         refresh.setShortcuts([QKeySequence("Ctrl+R"), QKeySequence("F5")])
         refresh.triggered.connect(self.refresh)
         portal.addAction(refresh)
+        side = QAction("Change log, notes and e&vidence", self)
+        side.setShortcut(QKeySequence("F6"))
+        side.triggered.connect(self._toggle_side)
+        portal.addAction(side)
         portal.addSeparator()
         sign_out = QAction("Sign &out", self)
         sign_out.setShortcut(QKeySequence("Ctrl+Shift+L"))
@@ -302,9 +331,11 @@ class StaffWindow(QMainWindow):
         self.search.focus_search()
 
     def _on_tab_changed(self, index: int) -> None:
-        on_account = isinstance(self.tabs.widget(index), AccountTab)
-        self.search.setVisible(not on_account)
-        self.find_button.setVisible(on_account)
+        # Search sits beside the home tab (Start, or the counter); every other tab (an account,
+        # the Cases queue, the dashboard) gets the whole width, and Ctrl+F brings search back.
+        at_home = self.tabs.widget(index) is getattr(self, "home", None)
+        self.search.setVisible(at_home)
+        self.find_button.setVisible(not at_home)
 
     def _add_fixed_tab(self, widget: QWidget, title: str) -> None:
         index = self.tabs.addTab(widget, title)
@@ -349,6 +380,8 @@ class StaffWindow(QMainWindow):
             data_dir=self.data_dir,
         )
         tab.titleChanged.connect(lambda title, t=tab: self._retitle(t, title))
+        # A complaint raised or answered on an open account reaches the Cases queue at once.
+        tab.view.eventsArrived.connect(self._on_account_events)
         tab.loadFailed.connect(self._on_load_failed)
         index = self.tabs.addTab(tab, theme.icon("user", theme.BLUE), customer_name or "Opening…")
         self.tabs.setCurrentIndex(index)
@@ -378,12 +411,26 @@ class StaffWindow(QMainWindow):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _toggle_side(self) -> None:
+        tab = self.tabs.currentWidget()
+        if isinstance(tab, AccountTab):
+            tab.toggle_drawer()
+
+    def _on_account_events(self, events: list[Any]) -> None:
+        if self.case_queue is not None:
+            self.case_queue.note_events(events)
+
     def refresh(self) -> None:
+        """F5 / Ctrl+R: reload what the current tab shows."""
         tab = self.tabs.currentWidget()
         if isinstance(tab, AccountTab):
             tab.view.reload()
         elif tab is self.open_accounts_panel and self.open_accounts_panel is not None:
             self.open_accounts_panel.refresh()
+        elif self.is_supervisor and tab is self.service_dashboard:
+            self.service_dashboard.reload()
+        elif tab is self.cases_page and self.case_queue is not None:
+            self.case_queue.reload()
 
     def _on_load_failed(self, exc: PortalError) -> None:
         if isinstance(exc, ApiError) and exc.ends_session:
@@ -398,6 +445,8 @@ class StaffWindow(QMainWindow):
 
     async def aclose(self) -> None:
         self.search.aclose()
+        if self.case_queue is not None:
+            self.case_queue.stop()
         if self.open_accounts_panel is not None:
             self.open_accounts_panel.timer.stop()
             for task in self.open_accounts_panel.cancel_tasks():
@@ -414,5 +463,7 @@ class StaffWindow(QMainWindow):
             tab.view.stop()
         if self.open_accounts_panel is not None:
             self.open_accounts_panel.timer.stop()
+        if self.case_queue is not None:
+            self.case_queue.stop()
         super().closeEvent(event)
         self.closed.emit()

@@ -73,10 +73,8 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_account_notes_account_id"), "account_notes", ["account_id"], unique=False)
     op.create_index(op.f("ix_account_notes_created_at"), "account_notes", ["created_at"], unique=False)
-    # Existing customers become searchable at once.
-    from services.search.service import rebuild_index
-
-    rebuild_index(op.get_bind())
+    # Existing customers are indexed by services.runtime.migrate right after the upgrade: a
+    # migration stays a frozen description of tables and never imports service code.
 
 
 def downgrade() -> None:

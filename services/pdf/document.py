@@ -1,8 +1,8 @@
 """Branded PDF building blocks: the insurer's header and logo, a numbered footer, fact grids, tables.
 
-Every customer-facing PDF (declarations, ID cards, statements, payment receipts, claim letters)
-is built from these so they share one look. Output is deterministic for the same input (reportlab
-`invariant` mode), so a document's SHA-256 identifies its content.
+Every customer-facing PDF (declarations, policy wording, statements, ID cards, payment receipts,
+the evidence record) is built from these so they share one look and one font family. Output is
+deterministic for the same input, so a document's SHA-256 identifies its content.
 
 Usage::
 
@@ -12,30 +12,25 @@ Usage::
     doc.table(["Installment", "Amount"], [["3 of 12", "$124.50"]], align_right=(1,))
     pdf_bytes = doc.render()
 
-Threading rule: a BrandedDocument is built and rendered by one thread; fonts are registered once
-per process under a lock.
+Threading rule: a BrandedDocument is built and rendered by one thread.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import LETTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import inch
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
@@ -47,12 +42,12 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from services.pdf.canvas import PRODUCER, DocumentInfo, PortalCanvas, fit_text
+from services.pdf.fonts import fonts
+from services.pdf.formats import escape, pdf_datetime
+
 RESOURCES = Path(__file__).resolve().parents[2] / "resources" / "documents"
 BRANDING_FILE = RESOURCES / "branding.json"
-_FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
-_font_lock = threading.Lock()
-
-CURRENCY_SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€", "CAD": "CA$"}
 
 
 @dataclass(frozen=True)
@@ -71,6 +66,10 @@ class Branding:
     def color(self, name: str) -> colors.Color:
         return colors.HexColor(self.colors.get(name, "#1A2433"))
 
+    @property
+    def creator(self) -> str:
+        return f"{self.short_name} document service"
+
 
 @cache
 def load_branding(path: Path = BRANDING_FILE) -> Branding:
@@ -78,51 +77,6 @@ def load_branding(path: Path = BRANDING_FILE) -> Branding:
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     data["address_lines"] = tuple(data.get("address_lines", ()))
     return Branding(**data)
-
-
-@dataclass(frozen=True)
-class Fonts:
-    regular: str
-    bold: str
-
-
-@cache
-def fonts() -> Fonts:
-    """DejaVu Sans when installed (full Unicode: names, £, €), else the built-in Helvetica."""
-    with _font_lock:
-        for folder in _FONT_DIRS:
-            regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
-            if regular.exists() and bold.exists():
-                pdfmetrics.registerFont(TTFont("PortalSans", str(regular)))
-                pdfmetrics.registerFont(TTFont("PortalSans-Bold", str(bold)))
-                pdfmetrics.registerFontFamily("PortalSans", normal="PortalSans", bold="PortalSans-Bold")
-                return Fonts("PortalSans", "PortalSans-Bold")
-    return Fonts("Helvetica", "Helvetica-Bold")
-
-
-def pdf_money(amount_minor: int, currency: str = "USD") -> str:
-    """Integer minor units to a display amount ("$1,488.00"); no float on the way."""
-    sign = "-" if amount_minor < 0 else ""
-    major, minor = divmod(abs(amount_minor), 100)
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    text = f"{major:,}.{minor:02d}"
-    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
-
-
-def pdf_date(value: date | None) -> str:
-    """A business date as printed on documents ("Nov 23, 2026")."""
-    return value.strftime("%b %d, %Y").replace(" 0", " ") if value else "—"
-
-
-def pdf_datetime(value: datetime, time_zone: str = "UTC") -> str:
-    """An aware instant shown in the policy's zone, with the zone named."""
-    local = value.astimezone(ZoneInfo(time_zone))
-    return local.strftime("%b %d, %Y %H:%M ") + (local.tzname() or time_zone)
-
-
-def escape(text: object) -> str:
-    """Paragraph text is mini-markup: escape what the data could contain."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def draw_logo(canvas: Canvas, x: float, y: float, size: float, *, fill: Any, tick: Any) -> None:
@@ -155,7 +109,74 @@ def draw_logo(canvas: Canvas, x: float, y: float, size: float, *, fill: Any, tic
     canvas.restoreState()
 
 
-class _NumberedCanvas(Canvas):
+def draw_letterhead(
+    canvas: Canvas,
+    branding: Branding,
+    pagesize: tuple[float, float],
+    margin: float,
+    title: str,
+    subtitle: str = "",
+) -> None:
+    """The navy band on every page: logo, insurer and contact line left, the document's title right.
+
+    The title and subtitle get the room the left side leaves (DejaVu is wider than Helvetica, and
+    subtitles carry vehicle names): they shrink, then are shortened with an ellipsis, never overlap."""
+    f = fonts()
+    w, h = pagesize
+    left = margin + 0.78 * inch
+    contact = f"{branding.phone}  ·  {branding.website}  ·  {branding.insurer_code}"
+    canvas.saveState()
+    canvas.setFillColor(branding.color("navy"))
+    canvas.rect(0, h - 0.95 * inch, w, 0.95 * inch, stroke=0, fill=1)
+    draw_logo(canvas, margin, h - 0.8 * inch, 0.62 * inch, fill=colors.white, tick=branding.color("navy"))
+    canvas.setFillColor(colors.white)
+    canvas.setFont(f.bold, 15)
+    canvas.drawString(left, h - 0.45 * inch, branding.insurer_name)
+    canvas.setFont(f.regular, 8)
+    canvas.setFillColor(colors.HexColor("#C9D6EA"))
+    canvas.drawString(left, h - 0.64 * inch, contact)
+    gap = 14
+    title_room = w - margin - (left + canvas.stringWidth(branding.insurer_name, f.bold, 15) + gap)
+    text, size = fit_text(title, f.bold, 12, title_room, minimum=8)
+    canvas.setFillColor(colors.white)
+    canvas.setFont(f.bold, size)
+    canvas.drawRightString(w - margin, h - 0.45 * inch, text)
+    if subtitle:
+        sub_room = w - margin - (left + canvas.stringWidth(contact, f.regular, 8) + gap)
+        text, size = fit_text(subtitle, f.regular, 8.5, sub_room, minimum=6.5)
+        canvas.setFont(f.regular, size)
+        canvas.setFillColor(colors.HexColor("#C9D6EA"))
+        canvas.drawRightString(w - margin, h - 0.64 * inch, text)
+    canvas.restoreState()
+
+
+def draw_footer(
+    canvas: Canvas,
+    branding: Branding,
+    pagesize: tuple[float, float],
+    margin: float,
+    *,
+    reference: str,
+    issued: str,
+    page: str,
+) -> None:
+    """The rule, the insurer's address, the reference and issue time, and the page number."""
+    f = fonts()
+    w, _ = pagesize
+    canvas.saveState()
+    canvas.setStrokeColor(branding.color("rule"))
+    canvas.setLineWidth(0.6)
+    canvas.line(margin, 0.62 * inch, w - margin, 0.62 * inch)
+    canvas.setFont(f.regular, 7.5)
+    canvas.setFillColor(branding.color("muted"))
+    canvas.drawString(margin, 0.45 * inch, f"{branding.insurer_name} · {', '.join(branding.address_lines)}")
+    ref = f"Ref. {reference}" if reference else ""
+    canvas.drawString(margin, 0.31 * inch, "   ".join(x for x in (ref, f"Issued {issued}") if x))
+    canvas.drawRightString(w - margin, 0.45 * inch, page)
+    canvas.restoreState()
+
+
+class _NumberedCanvas(PortalCanvas):
     """Defers page output so the footer can say "Page 2 of 3"."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -186,7 +207,7 @@ class BrandedDocument:
         *,
         subtitle: str = "",
         reference: str = "",
-        issued_at: datetime | None = None,
+        issued_at: datetime,
         time_zone: str = "UTC",
         branding: Branding | None = None,
         pagesize: tuple[float, float] = LETTER,
@@ -271,8 +292,8 @@ class BrandedDocument:
         ]
         grid: list[list[Any]] = []
         for i in range(0, len(cells), columns):
-            chunk = cells[i : i + columns]
-            chunk += [["", ""]] * (columns - len(chunk))
+            chunk: list[Any] = list(cells[i : i + columns])
+            chunk += [""] * (columns - len(chunk))  # an empty cell (a list would be read as flowables)
             grid.append(chunk)
         col = self.width / columns
         table = Table(grid, colWidths=[col] * columns, hAlign="LEFT")
@@ -280,6 +301,7 @@ class BrandedDocument:
             TableStyle(
                 [
                     ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("FONTNAME", (0, 0), (-1, -1), self.fonts.regular),  # padding cells too
                     ("BACKGROUND", (0, 0), (-1, -1), self.branding.color("band")),
                     ("LEFTPADDING", (0, 0), (-1, -1), 8),
                     ("TOPPADDING", (0, 0), (-1, -1), 5),
@@ -322,6 +344,7 @@ class BrandedDocument:
         table = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
         style: list[tuple[Any, ...]] = [
             ("BACKGROUND", (0, 0), (-1, 0), self.branding.color("primary")),
+            ("FONTNAME", (0, 0), (-1, -1), self.fonts.regular),
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ("LINEBELOW", (0, 1), (-1, -1), 0.5, self.branding.color("rule")),
             ("TOPPADDING", (0, 0), (-1, -1), 4),
@@ -343,48 +366,34 @@ class BrandedDocument:
     # --- page furniture ----------------------------------------------------------------------
 
     def _header(self, canvas: Canvas, _doc: Any) -> None:
-        b = self.branding
-        w, h = self.pagesize
-        m = self.margin
-        canvas.saveState()
-        canvas.setFillColor(b.color("navy"))
-        canvas.rect(0, h - 0.95 * inch, w, 0.95 * inch, stroke=0, fill=1)
-        draw_logo(canvas, m, h - 0.8 * inch, 0.62 * inch, fill=colors.white, tick=b.color("navy"))
-        canvas.setFillColor(colors.white)
-        canvas.setFont(self.fonts.bold, 15)
-        canvas.drawString(m + 0.78 * inch, h - 0.45 * inch, b.insurer_name)
-        canvas.setFont(self.fonts.regular, 8)
-        canvas.setFillColor(colors.HexColor("#C9D6EA"))
-        canvas.drawString(m + 0.78 * inch, h - 0.64 * inch, f"{b.phone}  ·  {b.website}  ·  {b.insurer_code}")
-        canvas.setFillColor(colors.white)
-        canvas.setFont(self.fonts.bold, 12)
-        canvas.drawRightString(w - m, h - 0.45 * inch, self.title)
-        if self.subtitle:
-            canvas.setFont(self.fonts.regular, 8.5)
-            canvas.setFillColor(colors.HexColor("#C9D6EA"))
-            canvas.drawRightString(w - m, h - 0.64 * inch, self.subtitle)
-        canvas.restoreState()
+        draw_letterhead(canvas, self.branding, self.pagesize, self.margin, self.title, self.subtitle)
 
     def _footer(self, canvas: Canvas, total: int) -> None:
-        b = self.branding
-        w, _ = self.pagesize
-        m = self.margin
-        canvas.saveState()
-        canvas.setStrokeColor(b.color("rule"))
-        canvas.setLineWidth(0.6)
-        canvas.line(m, 0.62 * inch, w - m, 0.62 * inch)
-        canvas.setFont(self.fonts.regular, 7.5)
-        canvas.setFillColor(b.color("muted"))
-        canvas.drawString(m, 0.45 * inch, f"{b.insurer_name} · {', '.join(b.address_lines)}")
-        issued = f"Issued {pdf_datetime(self.issued_at, self.time_zone)}" if self.issued_at else ""
-        ref = f"Ref. {self.reference}" if self.reference else ""
-        canvas.drawString(m, 0.31 * inch, "   ".join(x for x in (ref, issued) if x))
-        canvas.drawRightString(w - m, 0.45 * inch, f"Page {canvas.getPageNumber()} of {total}")
-        canvas.restoreState()
+        draw_footer(
+            canvas,
+            self.branding,
+            self.pagesize,
+            self.margin,
+            reference=self.reference,
+            issued=pdf_datetime(self.issued_at, self.time_zone),
+            page=f"Page {canvas.getPageNumber()} of {total}",
+        )
+
+    @property
+    def info(self) -> DocumentInfo:
+        """The PDF's information dictionary: created at the document's issue time, in UTC."""
+        return DocumentInfo(
+            title=self.title + (f" {self.reference}" if self.reference else ""),
+            subject=self.subtitle or self.title,
+            author=self.author,
+            creator=self.branding.creator,
+            created_at=self.issued_at,
+        )
 
     def render(self) -> bytes:
         """Lay out the story on branded pages and return the PDF bytes."""
         buffer = io.BytesIO()
+        info = self.info
         template = SimpleDocTemplate(
             buffer,
             pagesize=self.pagesize,
@@ -392,17 +401,19 @@ class BrandedDocument:
             rightMargin=self.margin,
             topMargin=1.2 * inch,
             bottomMargin=0.9 * inch,
-            title=self.title + (f" {self.reference}" if self.reference else ""),
-            author=self.author,
-            subject=self.subtitle or self.title,
-            creator=f"{self.branding.short_name} document service",
-            invariant=1,  # no timestamps or random ids inside: same input, same bytes, same SHA-256
+            # platypus copies these onto the canvas after making it: the same values as `info`.
+            title=info.title,
+            author=info.author,
+            subject=info.subject,
+            creator=info.creator,
+            producer=PRODUCER,
+            invariant=1,
         )
         footer = self._footer
         made: list[_NumberedCanvas] = []
 
         def make_canvas(*args: Any, **kwargs: Any) -> _NumberedCanvas:
-            canvas = _NumberedCanvas(*args, **kwargs)
+            canvas = _NumberedCanvas(*args, info=info, **kwargs)
             canvas._portal_footer = footer  # type: ignore[attr-defined]
             made.append(canvas)
             return canvas

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from services.schemas_common import RequestModel, ResponseModel
+from services.schemas_common import Flag, IsoDate, RequestModel, ResponseModel
 
 
 class HolderOut(ResponseModel):
@@ -88,12 +88,13 @@ class ContactUpdate(RequestModel):
     email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     address: str | None = Field(default=None, min_length=3, max_length=400)
     postcode: str | None = Field(default=None, min_length=3, max_length=20, pattern=r"^[A-Za-z0-9 \-]{3,20}$")
-    paperless: bool | None = None
+    # Absent: unchanged. Null is refused (the service says "paperless must be true or false").
+    paperless: Flag = None  # type: ignore[assignment]
 
 
 class BranchVerifyRequest(RequestModel):
     policy_number: str = Field(min_length=3, max_length=40)
-    date_of_birth: date
+    date_of_birth: IsoDate
     postcode: str = Field(min_length=3, max_length=20)
 
 

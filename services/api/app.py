@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from services import __version__
 from services.accounts.views import router as accounts_router
-from services.api import problems
+from services.api import openapi, problems
 from services.api.deps import RequestContextMiddleware
 from services.api.health import router as health_router
 from services.audit.views import router as evidence_router
@@ -51,6 +51,8 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     problems.install(app)
+    # OpenAPI wiring (issue 19): generated problem responses per operation, and links.
+    openapi.install(app, API_PREFIX)
     for router in (health_router, auth_router, accounts_router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(claims_router, prefix=API_PREFIX)

@@ -8,8 +8,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from services.errors import DomainError
 
@@ -59,34 +61,18 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
-def _document_problems(app: FastAPI) -> None:
-    """Make the OpenAPI document say what errors really are: problem JSON, not FastAPI's default."""
-    # FastAPI documents every 422 as {"detail": [...]} in application/json; we answer problem JSON,
-    # so a client (or schemathesis) reading the document was told the wrong shape.
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        schema = build()
-        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
-        for item in schema.get("paths", {}).values():
-            for op in item.values():
-                for status, response in (op.get("responses") or {}).items():
-                    if str(status).startswith(("4", "5")):
-                        response["content"] = {
-                            PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}
-                        }
-        for name in ("HTTPValidationError", "ValidationError"):
-            schema["components"]["schemas"].pop(name, None)
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method some route serves on this path (for the Allow header of a 405)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(app.routes):
+        route_methods, route_path = getattr(route, "methods", None), getattr(route, "path_format", None)
+        if route_methods and route_path and compile_path(route_path)[0].match(path):
+            methods |= set(route_methods)
+    return sorted(methods)
 
 
 def install(app: FastAPI) -> None:
-    _document_problems(app)
+    """Answer every refusal and error as problem JSON (services.api.openapi documents them)."""
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
@@ -114,10 +100,17 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "request.not_found", 405: "request.method_not_allowed", 413: "request.too_large"}
         code = codes.get(exc.status_code, f"http.{exc.status_code}")
-        return problem(exc.status_code, code, str(exc.detail), str(exc.detail))
+        response = problem(exc.status_code, code, str(exc.detail), str(exc.detail))
+        # Keep what the router says, e.g. the Allow header of a 405 (RFC 9110 requires it).
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette lists the methods of the first route that matched the path only; a
+            # resource served by several routes (GET and POST /claims) supports all of theirs.
+            response.headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
+        return response
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
 from services.api.deps import ActorDep, ContainerDep
+from services.api.openapi import binary
 from services.audit.checkpoints import last_sealed_at, public_key_b64
 from services.audit.export import export_dispute_evidence
 from services.bootstrap import Container
 from services.disputes.answers import cancellation_answer, double_charge_answer
 from services.errors import Forbidden
+from services.schemas_common import IsoDate, PathId
 from services.signing import SigningKey
 
 router = APIRouter(tags=["evidence"])
@@ -40,13 +41,17 @@ def public_key(c: ContainerDep) -> dict[str, Any]:
     }
 
 
-@router.get("/staff/accounts/{account_id}/evidence")
+@router.get(
+    "/staff/accounts/{account_id}/evidence",
+    response_class=Response,
+    responses=binary("application/zip", description="The evidence pack"),
+)
 def evidence_pack(
-    account_id: str,
+    account_id: PathId,
     actor: ActorDep,
     c: ContainerDep,
-    date_from: Annotated[date | None, Query(alias="from")] = None,
-    date_to: Annotated[date | None, Query(alias="to")] = None,
+    date_from: Annotated[IsoDate | None, Query(alias="from")] = None,
+    date_to: Annotated[IsoDate | None, Query(alias="to")] = None,
 ) -> Response:
     """The evidence pack as a zip (staff): PDF, events.json, checkpoints, public key, verifier."""
     if actor.role not in {"agent", "supervisor", "admin"}:
@@ -68,7 +73,7 @@ def evidence_pack(
 
 
 @router.get("/staff/policies/{policy_id}/disputes/cancellation")
-def cancellation(policy_id: str, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
+def cancellation(policy_id: PathId, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """Everything between the missed due date and the cancellation for non-payment, in order."""
     with c.db.read() as session:
         return cancellation_answer(session, actor, c.clock, policy_id=policy_id)
@@ -76,11 +81,11 @@ def cancellation(policy_id: str, actor: ActorDep, c: ContainerDep) -> dict[str, 
 
 @router.get("/staff/policies/{policy_id}/disputes/charges")
 def charges(
-    policy_id: str,
+    policy_id: PathId,
     actor: ActorDep,
     c: ContainerDep,
-    date_from: Annotated[date | None, Query(alias="from")] = None,
-    date_to: Annotated[date | None, Query(alias="to")] = None,
+    date_from: Annotated[IsoDate | None, Query(alias="from")] = None,
+    date_to: Annotated[IsoDate | None, Query(alias="to")] = None,
 ) -> dict[str, Any]:
     """Every charge on the policy in the period with its Stripe ids; possible duplicates flagged."""
     with c.db.read() as session:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from services.schemas_common import RequestModel, ResponseModel
 
@@ -61,6 +61,17 @@ class OidcStartOut(ResponseModel):
 
 
 class OidcExchangeRequest(RequestModel):
+    # The document says what _code_or_token checks: exactly one of the two is a string.
+    model_config = ConfigDict(
+        **RequestModel.model_config,
+        json_schema_extra={
+            "oneOf": [
+                {"required": [name], "properties": {name: {"type": "string"}}}
+                for name in ("code", "id_token")
+            ]
+        },
+    )
+
     # Optional here so a missing state is refused (and audited) as auth.oidc_state_invalid.
     state: str | None = Field(default=None, max_length=2000)
     code_verifier: str = Field(pattern=PKCE)

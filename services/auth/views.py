@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from services.accounts.models import Account, AccountHolder
 from services.api.deps import ActorDep, ContainerDep, client_address, request_id
+from services.api.openapi import raises
 from services.auth import oidc_service, service
 from services.auth.models import User
 from services.auth.oidc import OidcProvider, check_loopback_redirect
@@ -29,12 +30,6 @@ from services.bootstrap import Container
 from services.errors import DomainError, NotFound, Unauthorized
 
 router = APIRouter(tags=["auth"])
-
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Problem JSON"},
-    422: {"description": "Problem JSON"},
-    429: {"description": "Problem JSON"},
-}
 
 
 def me_for(session: Session, user: User) -> Me:
@@ -64,7 +59,7 @@ def _pair_out(session: Session, pair: service.TokenPair) -> TokenPairOut:
     )
 
 
-@router.post("/auth/sign-in", response_model=TokenPairOut, responses=PROBLEMS)
+@router.post("/auth/sign-in", response_model=TokenPairOut, responses=raises(401, 423, 429))
 def sign_in(body: SignInRequest, request: Request, c: ContainerDep) -> TokenPairOut:
     """Email + password -> access and refresh tokens."""
     with c.db.write() as session:
@@ -84,7 +79,7 @@ def sign_in(body: SignInRequest, request: Request, c: ContainerDep) -> TokenPair
     return result
 
 
-@router.post("/auth/refresh", response_model=TokenPairOut, responses=PROBLEMS)
+@router.post("/auth/refresh", response_model=TokenPairOut, responses=raises(401))
 def refresh(body: RefreshRequest, request: Request, c: ContainerDep) -> TokenPairOut:
     """Rotate the refresh token."""
     with c.db.write() as session:
@@ -102,7 +97,7 @@ def refresh(body: RefreshRequest, request: Request, c: ContainerDep) -> TokenPai
     return result
 
 
-@router.post("/auth/sign-out", status_code=204, response_class=Response, responses=PROBLEMS)
+@router.post("/auth/sign-out", status_code=204, response_class=Response, responses=raises(401))
 def sign_out(body: RefreshRequest, request: Request, c: ContainerDep) -> Response:
     """Revoke the session the refresh token belongs to."""
     with c.db.write() as session:
@@ -116,7 +111,7 @@ def sign_out(body: RefreshRequest, request: Request, c: ContainerDep) -> Respons
     return Response(status_code=204)
 
 
-@router.get("/me", response_model=Me, responses=PROBLEMS)
+@router.get("/me", response_model=Me)
 def me(actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """The signed-in user and the accounts they hold."""
     # Hot read: one Core statement for the user and their accounts (outer join: staff hold none).
@@ -145,13 +140,8 @@ def me(actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
 
 # --- single sign-on (OpenID Connect) -----------------------------------------------------------
 
-OIDC_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    **PROBLEMS,
-    400: {"description": "Problem JSON"},
-    403: {"description": "Problem JSON"},
-    404: {"description": "Problem JSON"},
-    503: {"description": "Problem JSON"},
-}
+# 404 when single sign-on is off; 400/422/503 are generated (services.api.openapi).
+OIDC_PROBLEMS = raises(401, 403, 404, 429)
 
 
 def _oidc(c: Container) -> OidcProvider:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from services.actor import Actor
 from services.api.deps import ActorDep, ContainerDep
+from services.api.openapi import binary, raises
 from services.bootstrap import Container
 from services.cases import service
 from services.cases.dashboard import service_dashboard
@@ -19,8 +20,10 @@ from services.cases.schemas import (
     CaseMessage,
     CaseResolve,
     CaseResponse,
+    Team,
 )
 from services.errors import DomainError
+from services.schemas_common import PathId
 
 router = APIRouter(tags=["cases"])
 
@@ -39,7 +42,7 @@ def _out(session: Any, case: Any, actor: Actor, c: Container) -> dict[str, Any]:
 
 
 @router.post("/accounts/{account_id}/cases", status_code=201)
-def open_case(account_id: str, body: CaseCreate, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
+def open_case(account_id: PathId, body: CaseCreate, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """Raise a complaint or dispute; staff raise one for the customer during a call."""
     with c.db.write() as session:
         case = service.open_case(
@@ -55,7 +58,7 @@ def open_case(account_id: str, body: CaseCreate, actor: ActorDep, c: ContainerDe
 
 
 @router.get("/accounts/{account_id}/cases")
-def list_cases(account_id: str, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
+def list_cases(account_id: PathId, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """An account's cases, newest first."""
     with c.db.read() as session:
         cases = service.list_cases(session, actor, c.clock, account_id=account_id)
@@ -63,7 +66,7 @@ def list_cases(account_id: str, actor: ActorDep, c: ContainerDep) -> dict[str, A
 
 
 @router.get("/accounts/{account_id}/cases/{case_id}")
-def get_case(account_id: str, case_id: str, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
+def get_case(account_id: PathId, case_id: PathId, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """One case: status, the next promised date, every response."""
     with c.db.read() as session:
         case = service.get_case(session, actor, c.clock, case_id=case_id, account_id=account_id)
@@ -72,10 +75,14 @@ def get_case(account_id: str, case_id: str, actor: ActorDep, c: ContainerDep) ->
 
 @router.get(
     "/accounts/{account_id}/cases/{case_id}/attachments/{attachment_id}",
-    responses={500: {"description": "Problem JSON (the stored attachment failed its integrity check)"}},
+    response_class=Response,
+    responses={
+        **binary(*sorted(service.ATTACHMENT_TYPES), description="The attachment as uploaded"),
+        500: {"description": "The stored attachment failed its integrity check (refused and recorded)"},
+    },
 )
 def attachment(
-    account_id: str, case_id: str, attachment_id: str, actor: ActorDep, c: ContainerDep
+    account_id: PathId, case_id: PathId, attachment_id: PathId, actor: ActorDep, c: ContainerDep
 ) -> Response:
     """The attachment's bytes, as uploaded."""
     with c.db.write() as session:  # write: a failed integrity check is recorded
@@ -103,9 +110,9 @@ def attachment(
     raise refusal  # after commit: the failed integrity check stays on the record
 
 
-@router.post("/accounts/{account_id}/cases/{case_id}/messages")
+@router.post("/accounts/{account_id}/cases/{case_id}/messages", responses=raises(409))
 def customer_message(
-    account_id: str, case_id: str, body: CaseMessage, actor: ActorDep, c: ContainerDep
+    account_id: PathId, case_id: PathId, body: CaseMessage, actor: ActorDep, c: ContainerDep
 ) -> dict[str, Any]:
     """The customer writes about the case again (or an agent logs their call)."""
     with c.db.write() as session:
@@ -129,7 +136,7 @@ def customer_message(
 def queue(
     actor: ActorDep,
     c: ContainerDep,
-    team: Annotated[str | None, Query(max_length=20)] = None,
+    team: Annotated[Team | None, Query()] = None,
     overdue_only: bool = False,
 ) -> dict[str, Any]:
     """Open cases for staff, the most urgent promise first."""
@@ -147,24 +154,24 @@ def dashboard(
         return service_dashboard(session, actor, c.clock, days=days)
 
 
-@router.post("/cases/{case_id}/acknowledge")
-def acknowledge(case_id: str, body: CaseAcknowledge, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
+@router.post("/cases/{case_id}/acknowledge", responses=raises(409))
+def acknowledge(case_id: PathId, body: CaseAcknowledge, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """Staff acknowledge the case (the 24-hour commitment)."""
     with c.db.write() as session:
         case = service.acknowledge_case(session, actor, c.clock, case_id=case_id, message=body.message)
         return _out(session, case, actor, c)
 
 
-@router.post("/cases/{case_id}/responses")
-def respond(case_id: str, body: CaseResponse, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
+@router.post("/cases/{case_id}/responses", responses=raises(409))
+def respond(case_id: PathId, body: CaseResponse, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """Staff reply to the customer, or add an internal note."""
     with c.db.write() as session:
         case = service.respond(session, actor, c.clock, case_id=case_id, **body.model_dump())
         return _out(session, case, actor, c)
 
 
-@router.post("/cases/{case_id}/escalate")
-def escalate(case_id: str, body: CaseEscalate, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
+@router.post("/cases/{case_id}/escalate", responses=raises(409))
+def escalate(case_id: PathId, body: CaseEscalate, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """Staff pass the case up (the front line lacks the authority)."""
     with c.db.write() as session:
         case = service.escalate_case(
@@ -173,16 +180,16 @@ def escalate(case_id: str, body: CaseEscalate, actor: ActorDep, c: ContainerDep)
         return _out(session, case, actor, c)
 
 
-@router.post("/cases/{case_id}/resolution")
-def resolve(case_id: str, body: CaseResolve, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
+@router.post("/cases/{case_id}/resolution", responses=raises(409))
+def resolve(case_id: PathId, body: CaseResolve, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """Record the outcome and any refund or adjustment."""
     with c.db.write() as session:
         case = service.resolve_case(session, actor, c.clock, case_id=case_id, **body.model_dump())
         return _out(session, case, actor, c)
 
 
-@router.post("/cases/{case_id}/final-response")
-def close(case_id: str, body: CaseClose, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
+@router.post("/cases/{case_id}/final-response", responses=raises(409))
+def close(case_id: PathId, body: CaseClose, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """Send the final response and close the case."""
     with c.db.write() as session:
         case = service.close_case(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from services.schemas_common import RequestModel, ResponseModel
+from services.schemas_common import Flag, IdStr, IsoDateTime, MinorUnits, RequestModel, ResponseModel
 
 LossType = Literal["collision", "theft", "glass", "weather", "water", "fire", "liability", "other"]
 Action = Literal[
@@ -16,23 +16,23 @@ Action = Literal[
 
 
 class ClaimCreate(RequestModel):
-    account_id: str = Field(min_length=1, max_length=40)
-    policy_id: str = Field(min_length=1, max_length=40)
+    account_id: IdStr
+    policy_id: IdStr
     loss_type: LossType
-    loss_at: AwareDatetime
+    loss_at: IsoDateTime
     location: str = Field(min_length=3, max_length=400)
     description: str = Field(min_length=10, max_length=5000)
     vehicle: str = Field(default="", max_length=200)
     other_parties: str = Field(default="", max_length=2000)
     police_report: str = Field(default="", max_length=60)
-    injuries: bool = False
+    injuries: Flag = False
     injury_details: str = Field(default="", max_length=2000)
 
 
 class TransitionRequest(RequestModel):
     action: Action
     note: str = Field(default="", max_length=4000)
-    amount_minor: int | None = Field(default=None, ge=1, le=100_000_000_00)
+    amount_minor: MinorUnits | None = None
 
 
 class TimelineEntry(ResponseModel):

@@ -12,6 +12,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect
 
 from services.api.deps import ActorDep, ContainerDep
+from services.api.openapi import binary, raises
 from services.blobs import BlobCorrupted, BlobMissing, BlobReader
 from services.bootstrap import Container
 from services.claims import service
@@ -19,20 +20,21 @@ from services.claims.photos import PhotoStore, check_filename
 from services.claims.schemas import ClaimCreate, ClaimList, ClaimOut, PhotoList, PhotoOut, TransitionRequest
 from services.claims.sla import parse_holidays
 from services.errors import DomainError, Invalid
+from services.schemas_common import PathId, QueryId, filename_rules
 
 router = APIRouter(tags=["claims"])
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Problem JSON"},
-    403: {"description": "Problem JSON"},
-    404: {"description": "Problem JSON"},
-    409: {"description": "Problem JSON"},
-    413: {"description": "Problem JSON"},
-    415: {"description": "Problem JSON"},
-    422: {"description": "Problem JSON"},
-}
 # Uploads live under their own prefix so the global body-size limit can exempt exactly them
 # (bootstrap lists it in large_body_prefixes); PhotoStore enforces the per-photo limit instead.
 UPLOAD_PREFIX = "/claims/uploads/"
+# What the store accepts, decided by content (services.claims.photos); display renditions are JPEG.
+PHOTO_MEDIA_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic", "image/heif")
+# The body is the raw image: FastAPI cannot see it (the view streams request.stream()), so say it here.
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
 
 
 def photo_store(c: Container) -> PhotoStore:
@@ -41,7 +43,7 @@ def photo_store(c: Container) -> PhotoStore:
     return store
 
 
-@router.post("/claims", response_model=ClaimOut, status_code=201, responses=PROBLEMS)
+@router.post("/claims", response_model=ClaimOut, status_code=201)
 def file_claim(body: ClaimCreate, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """First notice of loss; answers at once with the claim number and promised-by dates."""
     details = service.LossDetails(**body.model_dump(exclude={"account_id"}))
@@ -57,31 +59,29 @@ def file_claim(body: ClaimCreate, actor: ActorDep, c: ContainerDep) -> dict[str,
         return service.claim_view(session, actor, c.clock, claim, with_timeline=True)
 
 
-@router.get("/claims", response_model=ClaimList, responses=PROBLEMS)
-def list_claims(
-    account_id: Annotated[str, Query(min_length=1, max_length=40)], actor: ActorDep, c: ContainerDep
-) -> dict[str, Any]:
+@router.get("/claims", response_model=ClaimList)
+def list_claims(account_id: QueryId, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """Every claim on an account, newest first."""
     with c.db.read() as session:
         return {"claims": service.list_account_claims(session, actor, c.clock, account_id=account_id)}
 
 
-@router.get("/claims/queue", response_model=ClaimList, responses=PROBLEMS)
+@router.get("/claims/queue", response_model=ClaimList)
 def adjuster_queue(actor: ActorDep, c: ContainerDep, overdue_only: bool = False) -> dict[str, Any]:
     """Open claims for adjusters, overdue first (needs the adjuster permission)."""
     with c.db.read() as session:
         return {"claims": service.adjuster_queue(session, actor, c.clock, overdue_only=overdue_only)}
 
 
-@router.get("/claims/{claim_id}", response_model=ClaimOut, responses=PROBLEMS)
-def get_claim(claim_id: str, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
+@router.get("/claims/{claim_id}", response_model=ClaimOut)
+def get_claim(claim_id: PathId, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """One claim with its timeline and what happens next."""
     with c.db.read() as session:
         return service.get_claim(session, actor, c.clock, claim_id=claim_id)
 
 
-@router.post("/claims/{claim_id}/transitions", response_model=ClaimOut, responses=PROBLEMS)
-def transition(claim_id: str, body: TransitionRequest, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
+@router.post("/claims/{claim_id}/transitions", response_model=ClaimOut, responses=raises(409))
+def transition(claim_id: PathId, body: TransitionRequest, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """Acknowledge, review, ask for or give information, approve, deny, mark paid, close."""
     with c.db.write() as session:
         claim = service.transition_claim(
@@ -96,8 +96,8 @@ def transition(claim_id: str, body: TransitionRequest, actor: ActorDep, c: Conta
         return service.claim_view(session, actor, c.clock, claim, with_timeline=True)
 
 
-@router.get("/claims/{claim_id}/photos", response_model=PhotoList, responses=PROBLEMS)
-def list_photos(claim_id: str, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
+@router.get("/claims/{claim_id}/photos", response_model=PhotoList)
+def list_photos(claim_id: PathId, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """The claim's photos, oldest first."""
     with c.db.read() as session:
         photos = service.list_photos(session, actor, c.clock, claim_id=claim_id)
@@ -106,14 +106,15 @@ def list_photos(claim_id: str, actor: ActorDep, c: ContainerDep) -> dict[str, An
 
 @router.get(
     "/claims/{claim_id}/photos/{photo_id}/content",
+    response_class=Response,
     responses={
-        **PROBLEMS,
-        500: {"description": "Problem JSON (the stored photo failed its integrity check)"},
+        **binary(*PHOTO_MEDIA_TYPES, description="The photo (display: JPEG)"),
+        500: {"description": "The stored photo failed its integrity check (refused and recorded)"},
     },
 )
 async def photo_content(
-    claim_id: str,
-    photo_id: str,
+    claim_id: PathId,
+    photo_id: PathId,
     actor: ActorDep,
     c: ContainerDep,
     rendition: Annotated[str, Query(pattern="^(original|display)$")] = "display",
@@ -173,13 +174,19 @@ def _record_integrity_failure(c: Container, actor: Any, claim_id: str, photo_id:
         )
 
 
-@router.post(UPLOAD_PREFIX + "{claim_id}", response_model=PhotoOut, status_code=201, responses=PROBLEMS)
+@router.post(
+    UPLOAD_PREFIX + "{claim_id}",
+    response_model=PhotoOut,
+    status_code=201,
+    responses=raises(409, 413, 415),
+    openapi_extra=UPLOAD_BODY,
+)
 async def upload_photo(
-    claim_id: str,
+    claim_id: PathId,
     request: Request,
     actor: ActorDep,
     c: ContainerDep,
-    filename: Annotated[str, Query(max_length=1000)],
+    filename: Annotated[str, Query(max_length=1000, json_schema_extra=filename_rules)],
 ) -> dict[str, Any]:
     """Add a photo: the raw image bytes as the body, streamed to disk while hashed."""
     name = check_filename(filename)

@@ -8,19 +8,16 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from services.api.deps import ActorDep, ContainerDep
+from services.api.openapi import binary, raises
 from services.bootstrap import Container
 from services.documents import service
 from services.documents.schemas import CardVerification, DocumentList, IdCardList
 from services.errors import DomainError
 from services.idcards import service as idcards
+from services.schemas_common import PathId
 from services.signing import SigningKey
 
 router = APIRouter(tags=["documents"])
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Problem JSON"},
-    403: {"description": "Problem JSON"},
-    404: {"description": "Problem JSON"},
-}
 
 
 def signing_key(c: Container) -> SigningKey:
@@ -29,8 +26,8 @@ def signing_key(c: Container) -> SigningKey:
     return key
 
 
-@router.get("/policies/{policy_id}/documents", response_model=DocumentList, responses=PROBLEMS)
-def list_policy_documents(policy_id: str, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
+@router.get("/policies/{policy_id}/documents", response_model=DocumentList)
+def list_policy_documents(policy_id: PathId, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """The policy's documents, newest first; any that are due are generated first."""
     # A write unit of work: the first list of a term issues its documents (audited).
     with c.db.write() as session:
@@ -38,8 +35,8 @@ def list_policy_documents(policy_id: str, actor: ActorDep, c: ContainerDep) -> d
     return {"documents": docs}
 
 
-@router.get("/accounts/{account_id}/documents", response_model=DocumentList, responses=PROBLEMS)
-def list_account_documents(account_id: str, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
+@router.get("/accounts/{account_id}/documents", response_model=DocumentList)
+def list_account_documents(account_id: PathId, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """Every document on the account, newest first."""
     with c.db.write() as session:
         docs = service.list_account_documents(session, actor, c.clock, signing_key(c), account_id=account_id)
@@ -48,11 +45,11 @@ def list_account_documents(account_id: str, actor: ActorDep, c: ContainerDep) ->
 
 @router.get(
     "/documents/{document_id}/content",
-    responses={**PROBLEMS, 200: {"content": {"application/pdf": {}}}, 500: {"description": "Problem JSON"}},
+    responses={**binary("application/pdf", description="The PDF"), **raises(500)},
     response_class=Response,
 )
 def document_content(
-    document_id: str,
+    document_id: PathId,
     actor: ActorDep,
     c: ContainerDep,
     disposition: Annotated[str, Query(pattern="^(inline|attachment)$")] = "inline",
@@ -76,8 +73,8 @@ def document_content(
     )
 
 
-@router.get("/accounts/{account_id}/id-cards", response_model=IdCardList, responses=PROBLEMS)
-def list_id_cards(account_id: str, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
+@router.get("/accounts/{account_id}/id-cards", response_model=IdCardList)
+def list_id_cards(account_id: PathId, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """The ID cards to carry now, one per vehicle on each in-force auto policy."""
     with c.db.write() as session:
         cards = service.list_id_cards(session, actor, c.clock, signing_key(c), account_id=account_id)

@@ -6,7 +6,8 @@ from datetime import datetime
 
 from pydantic import Field
 
-from services.schemas_common import RequestModel, ResponseModel
+from services.notifications.catalogue import CHOOSABLE, TYPES
+from services.schemas_common import Flag, IdStr, RequestModel, ResponseModel, one_of
 
 
 class NotificationOut(ResponseModel):
@@ -29,7 +30,10 @@ class NotificationList(ResponseModel):
 
 class MarkRead(RequestModel):
     # None (or absent) marks every notice read.
-    ids: list[str] | None = Field(default=None, max_length=1000)
+    # An empty list is refused by the service (notification.ids_invalid).
+    ids: list[IdStr] | None = Field(
+        default=None, max_length=1000, json_schema_extra={"minItems": 1, "maxItems": 500}
+    )
 
 
 class MarkedRead(ResponseModel):
@@ -38,7 +42,7 @@ class MarkedRead(ResponseModel):
 
 
 class ChannelState(ResponseModel):
-    enabled: bool
+    enabled: Flag
     locked: bool
 
 
@@ -62,13 +66,14 @@ class Preferences(ResponseModel):
 
 
 class PreferenceChange(RequestModel):
-    type: str = Field(max_length=40)
-    channel: str = Field(max_length=10)
-    enabled: bool
+    type: str = one_of(*TYPES)
+    channel: str = one_of(*CHOOSABLE)
+    enabled: Flag
 
 
 class PreferenceUpdate(RequestModel):
-    changes: list[PreferenceChange] = Field(max_length=100)
+    # An empty list is refused by the service (notification.no_changes).
+    changes: list[PreferenceChange] = Field(max_length=100, json_schema_extra={"minItems": 1})
 
 
 class DeliveryOut(ResponseModel):

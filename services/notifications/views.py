@@ -2,36 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from services.api.deps import ActorDep, ContainerDep
 from services.notifications import schemas, service
+from services.schemas_common import IsoDateTime, PathId, page_size
 
 router = APIRouter(tags=["notifications"])
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Problem JSON"},
-    403: {"description": "Problem JSON"},
-    404: {"description": "Problem JSON"},
-    422: {"description": "Problem JSON"},
-}
 
 
-@router.get("/notifications", response_model=schemas.NotificationList, responses=PROBLEMS)
+@router.get("/notifications", response_model=schemas.NotificationList)
 def list_notifications(
     actor: ActorDep,
     c: ContainerDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: datetime | None = None,
+    limit: Annotated[int, page_size(200)] = 50,
+    before: Annotated[IsoDateTime | None, Query()] = None,
 ) -> dict[str, Any]:
     """The signed-in policyholder's notices, newest first, and how many are unread."""
     with c.db.read() as session:
         return service.list_notifications(session, actor, c.clock, limit=limit, before=before)
 
 
-@router.post("/notifications/read", response_model=schemas.MarkedRead, responses=PROBLEMS)
+@router.post("/notifications/read", response_model=schemas.MarkedRead)
 def mark_read(body: schemas.MarkRead, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """Mark the given notices (or all) read; audited as notification.read."""
     with c.db.write() as session:
@@ -40,14 +34,14 @@ def mark_read(body: schemas.MarkRead, actor: ActorDep, c: ContainerDep) -> dict[
     return {"marked": marked, "unread": unread}
 
 
-@router.get("/notifications/preferences", response_model=schemas.Preferences, responses=PROBLEMS)
+@router.get("/notifications/preferences", response_model=schemas.Preferences)
 def get_preferences(actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """Each notice type with its email and text settings, which ones are required, quiet hours."""
     with c.db.read() as session:
         return service.preferences_view(session, actor, c.clock)
 
 
-@router.put("/notifications/preferences", response_model=schemas.Preferences, responses=PROBLEMS)
+@router.put("/notifications/preferences", response_model=schemas.Preferences)
 def set_preferences(body: schemas.PreferenceUpdate, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """Switch channels per type; refuses legally required ones with notification.required."""
     with c.db.write() as session:
@@ -56,16 +50,14 @@ def set_preferences(body: schemas.PreferenceUpdate, actor: ActorDep, c: Containe
         )
 
 
-@router.get(
-    "/accounts/{account_id}/notifications/deliveries", response_model=schemas.DeliveryList, responses=PROBLEMS
-)
-def account_deliveries(account_id: str, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
+@router.get("/accounts/{account_id}/notifications/deliveries", response_model=schemas.DeliveryList)
+def account_deliveries(account_id: PathId, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """Every notice delivery of an account with channel, address, state and result (staff)."""
     with c.db.read() as session:
         return {"deliveries": service.account_deliveries(session, actor, c.clock, account_id=account_id)}
 
 
-@router.get("/notifications/sms-outbox", response_model=schemas.LocalSmsList, responses=PROBLEMS)
+@router.get("/notifications/sms-outbox", response_model=schemas.LocalSmsList)
 def sms_outbox(actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """Texts kept by the embedded default's local SMS outbox, newest first (staff)."""
     with c.db.read() as session:

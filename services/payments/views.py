@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from services.actor import Actor
 from services.api.deps import ActorDep, ContainerDep
+from services.api.openapi import binary, raises
 from services.bootstrap import Container
 from services.errors import DomainError, Invalid
 from services.payments import charging, receipts, webhooks
@@ -27,6 +28,7 @@ from services.payments.schemas import (
     SchedulePayment,
     UpdateScheduledPayment,
 )
+from services.schemas_common import PathId
 
 _DIGITS = re.compile(rb"(?<!\d)(?:\d[ -]?){13,19}(?!\d)")
 
@@ -94,7 +96,7 @@ def payments_config(actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
 
 
 @router.get("/accounts/{account_id}/payments")
-def get_payments(account_id: str, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
+def get_payments(account_id: PathId, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """Schedules, balances, saved cards, autopay, scheduled payments and history of an account."""
     with c.db.read() as session:
         return _z(svc.payments_view(session, actor, c.clock, account_id=account_id, timeline=_rt(c).timeline))
@@ -104,8 +106,10 @@ def _method_out(session: Any, c: Container, m: PaymentMethod) -> dict[str, Any]:
     return _z(svc.method_dict(m, c.clock.now().date(), []))
 
 
-@router.post("/accounts/{account_id}/payment-methods", status_code=201)
-def add_method(account_id: str, body: AddPaymentMethod, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
+@router.post("/accounts/{account_id}/payment-methods", status_code=201, responses=raises(402, 409, 502))
+def add_method(
+    account_id: PathId, body: AddPaymentMethod, actor: ActorDep, c: ContainerDep
+) -> dict[str, Any]:
     """Save a card the client tokenised with Stripe."""
     gateway = _rt(c).gateway()
     with c.db.write() as session:
@@ -122,15 +126,17 @@ def add_method(account_id: str, body: AddPaymentMethod, actor: ActorDep, c: Cont
 
 
 @router.post("/accounts/{account_id}/payment-methods/{method_id}/default")
-def make_default(account_id: str, method_id: str, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
+def make_default(account_id: PathId, method_id: PathId, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """Make a saved card the default."""
     with c.db.write() as session:
         m = svc.set_default_method(session, actor, c.clock, account_id=account_id, method_id=method_id)
         return _method_out(session, c, m)
 
 
-@router.delete("/accounts/{account_id}/payment-methods/{method_id}", status_code=204)
-def remove_method(account_id: str, method_id: str, actor: ActorDep, c: ContainerDep) -> Response:
+@router.delete(
+    "/accounts/{account_id}/payment-methods/{method_id}", status_code=204, responses=raises(409, 502)
+)
+def remove_method(account_id: PathId, method_id: PathId, actor: ActorDep, c: ContainerDep) -> Response:
     """Remove a saved card (refused while autopay or a scheduled payment uses it)."""
     gateway = _rt(c).gateway()
     with c.db.write() as session:
@@ -140,8 +146,15 @@ def remove_method(account_id: str, method_id: str, actor: ActorDep, c: Container
     return Response(status_code=204)
 
 
-@router.post("/policies/{policy_id}/payments", status_code=201)
-def pay_now(policy_id: str, body: PayNow, actor: ActorDep, c: ContainerDep) -> Any:
+@router.post(
+    "/policies/{policy_id}/payments",
+    status_code=201,
+    responses={
+        202: {"description": "Still being confirmed with Stripe; it settles by itself"},
+        **raises(402, 409, 502),
+    },
+)
+def pay_now(policy_id: PathId, body: PayNow, actor: ActorDep, c: ContainerDep) -> Any:
     """Pay now with a saved card. 201 paid; 202 still being confirmed; 402 declined."""
     result = charging.pay_now(
         _rt(c),
@@ -157,8 +170,8 @@ def pay_now(policy_id: str, body: PayNow, actor: ActorDep, c: ContainerDep) -> A
     return JSONResponse(_z(result.payment), status_code=status)
 
 
-@router.post("/policies/{policy_id}/scheduled-payments", status_code=201)
-def schedule(policy_id: str, body: SchedulePayment, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
+@router.post("/policies/{policy_id}/scheduled-payments", status_code=201, responses=raises(409))
+def schedule(policy_id: PathId, body: SchedulePayment, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """Schedule a one-off payment for a future date."""
     with c.db.write() as session:
         sp = svc.schedule_payment(
@@ -173,9 +186,9 @@ def schedule(policy_id: str, body: SchedulePayment, actor: ActorDep, c: Containe
         return _z(svc.scheduled_dict(sp))
 
 
-@router.patch("/scheduled-payments/{scheduled_id}")
+@router.patch("/scheduled-payments/{scheduled_id}", responses=raises(409))
 def edit_scheduled(
-    scheduled_id: str, body: UpdateScheduledPayment, actor: ActorDep, c: ContainerDep
+    scheduled_id: PathId, body: UpdateScheduledPayment, actor: ActorDep, c: ContainerDep
 ) -> dict[str, Any]:
     """Change a scheduled payment's date, amount or card before it runs."""
     with c.db.write() as session:
@@ -191,8 +204,8 @@ def edit_scheduled(
         return _z(svc.scheduled_dict(sp))
 
 
-@router.delete("/scheduled-payments/{scheduled_id}")
-def cancel_scheduled(scheduled_id: str, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
+@router.delete("/scheduled-payments/{scheduled_id}", responses=raises(409))
+def cancel_scheduled(scheduled_id: PathId, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """Cancel a scheduled payment before it runs."""
     with c.db.write() as session:
         return _z(
@@ -216,8 +229,8 @@ def _enrollment_out(e: Any) -> dict[str, Any]:
     )
 
 
-@router.put("/policies/{policy_id}/autopay")
-def enroll(policy_id: str, body: EnrollAutopay, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
+@router.put("/policies/{policy_id}/autopay", responses=raises(409))
+def enroll(policy_id: PathId, body: EnrollAutopay, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """Switch autopay on with a saved card and the authorisation text the customer agreed to."""
     with c.db.write() as session:
         e = svc.enroll_autopay(
@@ -232,15 +245,15 @@ def enroll(policy_id: str, body: EnrollAutopay, actor: ActorDep, c: ContainerDep
         return _enrollment_out(e)
 
 
-@router.delete("/policies/{policy_id}/autopay")
-def disable(policy_id: str, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
+@router.delete("/policies/{policy_id}/autopay", responses=raises(409))
+def disable(policy_id: PathId, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """Switch autopay off."""
     with c.db.write() as session:
         return _enrollment_out(svc.disable_autopay(session, actor, c.clock, policy_id=policy_id))
 
 
-@router.put("/policies/{policy_id}/payment-day")
-def payment_day(policy_id: str, body: PaymentDay, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
+@router.put("/policies/{policy_id}/payment-day", responses=raises(409))
+def payment_day(policy_id: PathId, body: PaymentDay, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """Move the day of the month future installments fall due."""
     with c.db.write() as session:
         change = svc.set_payment_day(
@@ -255,8 +268,8 @@ def payment_day(policy_id: str, body: PaymentDay, actor: ActorDep, c: ContainerD
         )
 
 
-@router.post("/payments/{payment_id}/refunds", status_code=201)
-def refund(payment_id: str, body: RefundRequest, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
+@router.post("/payments/{payment_id}/refunds", status_code=201, responses=raises(402, 409, 502))
+def refund(payment_id: PathId, body: RefundRequest, actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """A supervisor refunds part or all of a payment, with a reason."""
     return _z(
         charging.refund(
@@ -265,8 +278,12 @@ def refund(payment_id: str, body: RefundRequest, actor: ActorDep, c: ContainerDe
     )
 
 
-@router.get("/payments/{payment_id}/receipt.pdf")
-def receipt(payment_id: str, actor: ActorDep, c: ContainerDep) -> Response:
+@router.get(
+    "/payments/{payment_id}/receipt.pdf",
+    response_class=Response,
+    responses={**binary("application/pdf", description="The receipt"), **raises(409)},
+)
+def receipt(payment_id: PathId, actor: ActorDep, c: ContainerDep) -> Response:
     """The PDF receipt of a completed payment."""
     with c.db.read() as session:
         name, pdf = receipts.receipt_pdf(session, actor, c.clock, payment_id=payment_id)
@@ -278,7 +295,7 @@ def receipt(payment_id: str, actor: ActorDep, c: ContainerDep) -> Response:
 webhook_router = APIRouter(tags=["stripe"])
 
 
-@webhook_router.post("/stripe/webhook")
+@webhook_router.post("/stripe/webhook", responses=raises(400, 413))
 async def stripe_webhook(request: Request, c: ContainerDep) -> dict[str, Any]:
     """Stripe's events: signature checked, each event id processed once."""
     payload = await request.body()

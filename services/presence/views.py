@@ -36,7 +36,6 @@ class OpenAccounts(ResponseModel):
 @router.get(
     "/staff/open-accounts",
     response_model=OpenAccounts,
-    responses={401: {"description": "Problem JSON"}, 403: {"description": "Problem JSON"}},
 )
 def open_accounts(actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
     """Accounts agents and branch staff have open right now (supervisors)."""

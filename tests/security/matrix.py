@@ -30,6 +30,8 @@ API = "/api/v1"
 # Reachable without signing in, on purpose. Anything else must answer 401 to a stranger.
 PUBLIC = {
     "GET /health",
+    "GET /health/live",  # liveness and readiness probes: answered to load balancers, no sign-in
+    "GET /health/ready",
     "POST /auth/sign-in",
     "POST /auth/refresh",
     "POST /auth/sign-out",

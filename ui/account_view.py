@@ -245,8 +245,10 @@ class AccountView(QWidget):
     # --- lifetime --------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Load the overview and open the live feed."""
+        """Load the overview and the insurer's contact lines, and open the live feed."""
         self.reload()
+        if self.help_page.profile is None:
+            self.load_insurer()
         if self._feed_task is None or self._feed_task.done():
             self._feed_task = asyncio.ensure_future(self._run_feed())
 
@@ -290,6 +292,16 @@ class AccountView(QWidget):
         finally:
             self._set_busy(-1)
         self.show_overview(overview)
+
+    @qasync.asyncSlot()
+    @owned
+    async def load_insurer(self) -> None:
+        """The insurer's phone lines for Help, from the service (the numbers on the documents)."""
+        try:
+            profile = await self.client.insurer()
+        except PortalError:
+            return  # Help keeps saying where the numbers are; the next start tries again
+        self.help_page.show_profile(profile)
 
     def show_overview(self, overview: AccountOverview) -> None:
         self.overview = overview

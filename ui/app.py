@@ -251,7 +251,11 @@ class PortalApp(QObject):
         """Show "Sign in with <insurer>" once the service says it offers single sign-on."""
         try:
             url = await self.service_url()
-            self.sso_config = await self._new_client(url).oidc_config()
+            client = self._new_client(url)
+            # The insurer's own phone line for the window's "call us" messages.
+            with contextlib.suppress(PortalError):
+                window.set_support_phone((await client.insurer()).phone)
+            self.sso_config = await client.oidc_config()
         except (PortalError, RuntimeError, TimeoutError, OSError):
             return  # no SSO button; the password form reports the service's trouble itself
         window.set_sso(self.sso_config.provider_name if self.sso_config.enabled else None)

@@ -39,7 +39,7 @@ SSO_MESSAGES = {
     ),
     "auth.oidc_unknown_identity": (
         "We have no Portal account for the {name} login you used. Sign in with your Portal "
-        "password, or call us on 1-800-555-0142."
+        "password, or call us on {phone}."
     ),
     "auth.oidc_second_factor_required": (
         "Staff must sign in to {name} with a second factor (an authenticator code or a security key). "
@@ -86,6 +86,8 @@ class SignInWindow(QWidget):
         self._on_submit = on_submit
         self._on_sso = on_sso
         self._sso_name = ""
+        # Until the service has said which number it is (set_support_phone), point at the card.
+        self.support_phone = "the number on your ID card"
         self._sso_task: asyncio.Future[None] | None = None
         self._retry: RetryHandler | None = None
         self._wait_left = 0
@@ -348,6 +350,10 @@ class SignInWindow(QWidget):
         if email:
             self.email.setText(email)
 
+    def set_support_phone(self, phone: str) -> None:
+        """The insurer's phone line (from the service) for the "call us" messages."""
+        self.support_phone = phone
+
     def set_sso(self, provider_name: str | None) -> None:
         """Offer "Sign in with <provider>" when the service has single sign-on (None: hide it)."""
         self._sso_name = provider_name or ""
@@ -416,7 +422,9 @@ class SignInWindow(QWidget):
             return
         if isinstance(exc, ApiError) and (exc.code in SSO_MESSAGES or exc.code.startswith("auth.oidc_")):
             name = self._sso_name or "your insurer"
-            self.show_form_error(SSO_MESSAGES.get(exc.code, SSO_RETRY).format(name=name))
+            self.show_form_error(
+                SSO_MESSAGES.get(exc.code, SSO_RETRY).format(name=name, phone=self.support_phone)
+            )
             return
         if isinstance(exc, ApiError):
             if exc.code == "auth.invalid_credentials":
@@ -457,7 +465,7 @@ class SignInWindow(QWidget):
         if self._wait_code == "auth.locked":
             text = (
                 "For your security, sign-in is locked after repeated failed attempts. "
-                f"You can try again in {wait}, or call us on 1-800-555-0142."
+                f"You can try again in {wait}, or call us on {self.support_phone}."
             )
         else:
             text = f"Too many attempts. Please wait {wait}, then try again."

@@ -28,6 +28,7 @@ from portal_app.client.models import (
     Health,
     Holder,
     IdCardInfo,
+    InsurerProfile,
     Me,
     NoticeList,
     NotificationSettings,
@@ -228,6 +229,11 @@ class PortalClient:
         return True
 
     # --- single sign-on (docs/API.md "Single sign-on") ----------------------------------------
+
+    async def insurer(self) -> InsurerProfile:
+        """The insurer's name, phone lines and addresses (no sign-in needed)."""
+        response = await self._send("GET", "/insurer")
+        return InsurerProfile.from_json(response.json())
 
     async def oidc_config(self) -> OidcConfig:
         response = await self._send("GET", "/auth/oidc/config")

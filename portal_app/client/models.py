@@ -717,6 +717,33 @@ class ClaimPhoto:
 
 
 @dataclass(frozen=True)
+class InsurerProfile:
+    """Who the customer deals with (GET /insurer): the same numbers on every screen and document."""
+
+    name: str
+    short_name: str
+    phone: str
+    phone_hours: str
+    claims_phone: str
+    email: str
+    website: str
+    address_lines: tuple[str, ...]
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> InsurerProfile:
+        return cls(
+            name=str(d["name"]),
+            short_name=str(d["short_name"]),
+            phone=str(d["phone"]),
+            phone_hours=str(d["phone_hours"]),
+            claims_phone=str(d["claims_phone"]),
+            email=str(d["email"]),
+            website=str(d["website"]),
+            address_lines=tuple(str(line) for line in d.get("address_lines") or ()),
+        )
+
+
+@dataclass(frozen=True)
 class PaymentsConfig:
     """Where the client tokenises cards: Stripe (or localstripe) with the publishable key."""
 

@@ -18,6 +18,7 @@ from services.bootstrap import Container
 from services.cases.views import router as cases_router
 from services.claims.views import router as claims_router
 from services.documents.views import router as documents_router
+from services.insurer.views import router as insurer_router
 from services.notes.views import router as notes_router
 from services.notifications.views import router as notifications_router
 from services.observability.metrics import METRICS_PATH, Metrics, MetricsMiddleware, metrics_endpoint
@@ -58,6 +59,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(claims_router, prefix=API_PREFIX)
     app.include_router(policies_router, prefix=API_PREFIX)
     app.include_router(documents_router, prefix=API_PREFIX)
+    app.include_router(insurer_router, prefix=API_PREFIX)
     app.include_router(payments_router, prefix=API_PREFIX)
     app.include_router(stripe_webhook_router, prefix=API_PREFIX)
     app.include_router(cases_router, prefix=API_PREFIX)

@@ -60,7 +60,9 @@ class Branding:
     insurer_code: str
     address_lines: tuple[str, ...]
     phone: str
+    phone_hours: str
     claims_phone: str
+    email: str
     website: str
     colors: dict[str, str] = field(default_factory=dict)
 

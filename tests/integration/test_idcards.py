@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from portal_app.cli import main as portal
-from tests.pdf_support import qr_codes_on_page
+from tests.pdf_support import pdf_text, qr_codes_on_page
 from tests.support import Service
 
 ALEX, PRIYA, AGENT = "alex.morgan@example.com", "priya.shah@example.com", "agent@portal.example"
@@ -140,3 +140,24 @@ def test_removal_cancellation_and_time_revoke_or_expire_cards(service: Service) 
     # After the term (business date in the policy's zone) the remaining card is expired
     service.clock.advance(timedelta(days=366))
     assert verify(service, honda["code"])["status"] == "expired"
+
+
+def test_the_insurer_profile_is_what_the_cards_and_documents_print(module_service: Service) -> None:
+    # Given the insurer profile, which needs no sign-in (the sign-in window shows its phone)
+    with module_service.http() as anonymous:
+        r = anonymous.get("/insurer")
+    assert r.status_code == 200, r.text
+    profile = r.json()
+    assert profile["claims_phone"] and profile["phone"] and profile["email"]
+    # Then the ID card carries the same claims line, printed on the card itself
+    card = cards(module_service, ALEX, account_id(module_service, "Morgan household"))[0]
+    assert card["claims_phone"] == profile["claims_phone"]
+
+    _pages, wallet_text = pdf_text(pdf(module_service, ALEX, card["wallet_document_id"]))
+    assert profile["claims_phone"] in wallet_text
+    # And the documents' letterhead gives the same general line
+    with module_service.authed(ALEX) as c:
+        docs = c.get(f"/accounts/{account_id(module_service, 'Morgan household')}/documents").json()
+    declarations = next(d for d in docs["documents"] if d["kind"] == "declarations")
+    _pages, text = pdf_text(pdf(module_service, ALEX, declarations["id"]))
+    assert profile["phone"] in text

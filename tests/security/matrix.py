@@ -41,6 +41,7 @@ PUBLIC = {
     "POST /auth/oidc/exchange",
     "POST /auth/oidc/sign-out",
     "GET /id-cards/verify",
+    "GET /insurer",  # the insurer's phone lines: the sign-in window shows them
     "GET /audit/public-key",  # verifies exported evidence packs offline; a public key by design
     "POST /stripe/webhook",  # authenticated by Stripe's signature instead
 }

@@ -76,6 +76,24 @@ def test_sign_in_lands_on_overview_with_the_seeded_policies(
     assert stored and stored == app.client.refresh_token  # type: ignore[union-attr]
 
 
+def test_help_and_the_sign_in_window_give_the_insurers_own_numbers(
+    qtbot: Any, make_app: Any, service_url: str, tmp_path: Path
+) -> None:
+    # Given the insurer profile the service serves (the lines printed on ID cards and documents)
+    profile = httpx.get(f"{service_url}/api/v1/insurer", timeout=10).json()
+    app = make_app(service_url, tmp_path)
+    # Then the sign-in window's "call us" messages use its phone line
+    window = open_sign_in(qtbot, app)
+    wait_until(qtbot, lambda: window.support_phone == profile["phone"])
+    # And Help shows the same claims line, general line and email once signed in
+    sign_in(qtbot, app, ALEX, PASSWORD)
+    view = wait_for_overview(qtbot, app)
+    view.show_page("help")
+    shown = view.help_page.values
+    wait_until(qtbot, lambda: shown["claims_phone"].text() == profile["claims_phone"])
+    assert (shown["phone"].text(), shown["email"].text()) == (profile["phone"], profile["email"])
+
+
 def test_wrong_password_shows_the_inline_error(
     qtbot: Any, make_app: Any, service_url: str, tmp_path: Path, memory_keyring: MemoryKeyring
 ) -> None:

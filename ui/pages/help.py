@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel
 
+from portal_app.client import InsurerProfile
 from ui import theme
 from ui.widgets import Card, Page, ResponsiveColumns, label
 
@@ -36,12 +38,17 @@ class HelpPage(Page):
     def __init__(self) -> None:
         super().__init__("Help", "How to reach us, and what you can expect from us.")
         contact = Card("Contact us", icon_name="phone")
-        for icon_name, caption, value in [
-            ("phone", "Phone (claims 24/7)", "1-800-555-0142"),
-            ("clock", "Phone lines for everything else", "Mon–Sat, 8:00–20:00"),
-            ("mail", "Email", "help@portal.example"),
+        # Filled from the service's insurer profile: the numbers printed on the ID cards and PDFs.
+        self.profile: InsurerProfile | None = None
+        self.values: dict[str, QLabel] = {}
+        for key, icon_name, caption in [
+            ("claims_phone", "phone", "Phone (claims 24/7)"),
+            ("phone", "phone", "Phone for everything else"),
+            ("phone_hours", "clock", "Its opening hours"),
+            ("email", "mail", "Email"),
         ]:
-            contact.body.addLayout(_icon_row(icon_name, caption, value))
+            row, self.values[key] = _icon_row(icon_name, caption, "Loading…")
+            contact.body.addLayout(row)
         contact.body.addStretch(1)
 
         promises = Card("Our service commitments", icon_name="check")
@@ -67,13 +74,23 @@ class HelpPage(Page):
         keys.body.addLayout(grid)
         self.content.addWidget(keys)
 
+    def show_profile(self, profile: InsurerProfile) -> None:
+        """Show the insurer's own lines (the same as on the ID cards and documents)."""
+        self.profile = profile
+        self.values["claims_phone"].setText(profile.claims_phone)
+        self.values["phone"].setText(profile.phone)
+        self.values["phone_hours"].setText(profile.phone_hours)
+        self.values["email"].setText(profile.email)
 
-def _icon_row(icon_name: str, caption: str, value: str) -> QHBoxLayout:
+
+def _icon_row(icon_name: str, caption: str, value: str) -> tuple[QHBoxLayout, QLabel]:
     row = QHBoxLayout()
     row.setSpacing(12)
     ic = QLabel()
     ic.setPixmap(theme.pixmap(icon_name, theme.BLUE, 18))
     row.addWidget(ic)
     row.addWidget(label(caption, "muted"), 1)
-    row.addWidget(label(value, "value-strong"))
-    return row
+    shown = label(value, "value-strong")
+    shown.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    row.addWidget(shown)
+    return row, shown

@@ -93,10 +93,13 @@ def _references_ids(route: APIRoute | RouteContext) -> bool:
     fields = list(route.dependant.query_params)
     if route.body_field is not None:
         fields.append(route.body_field)
-    return any(
-        ID_PATTERN in json.dumps(TypeAdapter(Annotated[f.field_info.annotation, f.field_info]).json_schema())
-        for f in fields
-    )
+    return any(ID_PATTERN in json.dumps(_schema_of(f.field_info)) for f in fields)
+
+
+def _schema_of(info: Any) -> dict[str, Any]:
+    """The JSON schema of one parameter or body field, with its constraints."""
+    annotated: Any = Annotated[info.annotation, info]  # built at run time: no static type
+    return TypeAdapter(annotated).json_schema()
 
 
 # (source "METHOD /path", status) -> [(link name, target "METHOD /path", parameters, requestBody)]
@@ -242,11 +245,12 @@ def _describe_errors(app: FastAPI, schema: dict[str, Any], prefix: str) -> dict[
         if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
             continue
         item = schema["paths"].get(route.path_format, {})
-        for method in route.methods:
+        for method in route.methods or ():
             op = item.get(method.lower())
             if op is None:
                 continue
-            operation_ids[f"{method} {route.path_format.removeprefix(prefix)}"] = op["operationId"]
+            path = (route.path_format or "").removeprefix(prefix)
+            operation_ids[f"{method} {path}"] = op["operationId"]
             responses = op.setdefault("responses", {})
             for status in sorted(generated_statuses(route)):
                 responses.setdefault(str(status), {"description": DESCRIPTIONS[status]})

@@ -174,11 +174,18 @@ def test_agent_finds_opens_and_watches_the_account_live(
     tab.side_tabs.setCurrentWidget(tab.notes)
     assert not tab.notes.add_button.isEnabled()  # nothing written yet
     tab.notes.editor.setPlainText("Customer moved; confirmed the new phone on the call.")
+    # What the agent sees whenever a note enters the list: the live feed's note.added can beat
+    # the add's own answer, and the note must never show while its text is still in the editor.
+    editor_when_listed: list[str] = []
+    tab.notes.list.model().rowsInserted.connect(
+        lambda *_: editor_when_listed.append(tab.notes.editor.toPlainText())
+    )
     qtbot.mouseClick(tab.notes.add_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(
         lambda: bool(tab.notes.notes) and tab.notes.notes[0].body.startswith("Customer moved"), timeout=10_000
     )
     assert tab.notes.editor.toPlainText() == ""
+    assert editor_when_listed and set(editor_when_listed) == {""}
     qtbot.waitUntil(lambda: "note.added" in tab.changelog.model.fresh_actions(), timeout=10_000)
     # Closing the tab closes its feed
     agent._close_tab(agent.tabs.indexOf(tab))

@@ -20,6 +20,7 @@ test: setup
 	@./scripts/ensure-postgres.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile --ignore=tests/journeys
 	# Journeys: the real app on its own Xvfb (xcb plugin), so a process of their own (one per worker).

@@ -8,9 +8,17 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:  # the commands import the service lazily, so `portal --help` starts fast
+    from sqlalchemy.orm import Session
+
+    from services.audit.checkpoints import CheckpointReport
+    from services.bootstrap import Container
+    from services.config import ServiceSettings
 
 
-def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _settings(args: argparse.Namespace) -> ServiceSettings:
     from services.config import ServiceSettings
 
     overrides = {}
@@ -21,7 +29,7 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return ServiceSettings.load(**overrides)
 
 
-def _refuse_without_shared_secrets(command: str, settings, args: argparse.Namespace) -> bool:  # type: ignore[no-untyped-def]
+def _refuse_without_shared_secrets(command: str, settings: ServiceSettings, args: argparse.Namespace) -> bool:
     """True (and a message on stderr) when PostgreSQL is configured without the shared secrets."""
     from portal_app.serving import refusal_message, shared_secret_problems
 
@@ -176,13 +184,13 @@ def cmd_db_copy(args: argparse.Namespace) -> int:
         )
     # The audit trail on the target: every chain recomputed, heads and checkpoints as in the source.
     source_db, target_db = Database(source), Database(target)
-    with source_db.read() as s, target_db.read() as t:
+    with source_db.read() as src, target_db.read() as dst:
         heads = [
             sorted((h.chain_key, h.length, h.last_hash) for h in x.scalars(select(AuditChainHead)))
-            for x in (s, t)
+            for x in (src, dst)
         ]
-        chains = verify_chains(t)
-        seals = verify_checkpoints(t, trusted_key_ids=None)
+        chains = verify_chains(dst)
+        seals = verify_checkpoints(dst, trusted_key_ids=None)
     problems = [*chains.problems, *seals.problems]
     same_heads = heads[0] == heads[1]
     print(
@@ -208,7 +216,7 @@ def demo_sign_ins_json() -> list[dict[str, str]]:
     ]
 
 
-def print_demo_sign_ins(out=sys.stdout) -> None:  # type: ignore[no-untyped-def]
+def print_demo_sign_ins(out: TextIO = sys.stdout) -> None:
     rows = demo_sign_ins_json()
     print(f"Demo sign-ins (password for all: {rows[0]['password']})", file=out)
     for r in rows:
@@ -258,7 +266,9 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 1
 
 
-def _verify_checkpoints(session, settings, args):  # type: ignore[no-untyped-def]
+def _verify_checkpoints(
+    session: Session, settings: ServiceSettings, args: argparse.Namespace
+) -> tuple[CheckpointReport, str]:
     """Checkpoints against the trusted key: --public-key, else the service's key (env/keyring)."""
     from services.audit.checkpoints import key_id_of, load_audit_key, verify_checkpoints
 
@@ -397,12 +407,16 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         container.db.dispose()
 
 
-def _serve_runner_metrics(container, host: str, port: int) -> None:  # type: ignore[no-untyped-def]
+def _serve_runner_metrics(container: Container, host: str, port: int) -> None:
     """The runner's own /metrics (its charges and deliveries, and the queue) on a small HTTP server."""
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    metrics = container.extras["metrics"]
+    from services.observability.metrics import Metrics
+
+    found = container.extras["metrics"]
+    assert isinstance(found, Metrics)  # bootstrap hangs one on every runner's container
+    metrics: Metrics = found  # declared, so the handler class below sees the narrowed type
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:

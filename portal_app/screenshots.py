@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import sys
 import tempfile
@@ -45,7 +46,7 @@ def _memory_keyring() -> object:
         """Secrets in a dict for this process only (defined here, not at import time, so it
         is never offered as a keyring candidate to anything else)."""
 
-        priority = 1  # type: ignore[assignment]
+        priority = 1
 
         def __init__(self) -> None:
             super().__init__()
@@ -101,7 +102,7 @@ async def _shoot_pages(main: object, view: object, folder: Path, size: tuple[int
         ready = READY.get(key)
         if ready is not None:
             # A picture of a page still loading is a stale picture: wait for its own data.
-            await _until(lambda page=page, ready=ready: ready(page), 60, f"the {key} page")
+            await _until(functools.partial(ready, page), 60, f"the {key} page")
         bar = page.verticalScrollBar() if hasattr(page, "verticalScrollBar") else None
         if bar is not None:
             bar.setValue(0)

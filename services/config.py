@@ -6,6 +6,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -121,7 +122,11 @@ class ServiceSettings:
             if env is not None and env != "":
                 values[f.name] = env
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**{f.name: _coerce(f.type, values[f.name]) for f in fields(cls) if f.name in values})
+        # Each value was coerced to its field's declared type by name, which mypy cannot follow.
+        coerced: dict[str, Any] = {
+            f.name: _coerce(f.type, values[f.name]) for f in fields(cls) if f.name in values
+        }
+        return cls(**coerced)
 
 
 def _coerce(type_name: object, value: object) -> object:

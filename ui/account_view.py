@@ -235,7 +235,9 @@ class AccountView(QWidget):
     def show_page(self, page: int | str) -> None:
         index = page if isinstance(page, int) else [k for k, *_ in PAGES].index(page)
         self.nav.setCurrentRow(index)
-        self.stack.currentWidget().setFocus(Qt.FocusReason.ShortcutFocusReason)
+        page_widget = self.stack.currentWidget()
+        if page_widget is not None:
+            page_widget.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def current_page(self) -> str:
         return PAGES[self.stack.currentIndex()][0]

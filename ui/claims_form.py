@@ -244,15 +244,15 @@ class ClaimForm(QWidget):
 
         for widget in (self.vehicle, self.location, self.police_report):
             widget.textChanged.connect(self._edited)
-        for widget in (self.description, self.other_parties, self.injury_details):
-            widget.textChanged.connect(self._edited)
+        for editor in (self.description, self.other_parties, self.injury_details):
+            editor.textChanged.connect(self._edited)
         self.loss_at.dateTimeChanged.connect(self._edited)
         self.loss_type.currentIndexChanged.connect(self._edited)
         self.policy.currentIndexChanged.connect(self._policy_changed)
         self.injuries.toggled.connect(self._edited)
         # A field's message goes as soon as the person changes that field (it stayed red before).
-        for key, widget in self.inputs.items():
-            self._clear_on_change(key, widget)
+        for key, input_widget in self.inputs.items():
+            self._clear_on_change(key, input_widget)
         self._sync_visibility()
 
     # --- layout helpers ----------------------------------------------------------------------
@@ -390,7 +390,7 @@ class ClaimForm(QWidget):
         value = QDateTime.fromString(iso, Qt.DateFormat.ISODate) if iso else QDateTime()
         if not value.isValid():
             now = self._policy_now().replace(second=0, microsecond=0)
-            value = QDateTime(now.date(), now.time())
+            value = QDateTime(now)
         self.loss_at.setDateTime(value)
 
     def _policy_now(self) -> datetime:
@@ -619,8 +619,8 @@ class ClaimForm(QWidget):
                 for fe in exc.field_errors:
                     self.show_error(fe.field.split(".")[0], fe.message)
             else:
-                field, message = words.error_message(exc.code, exc.detail)
-                self.show_error(field, message)
+                where, message = words.error_message(exc.code, exc.detail)
+                self.show_error(where, message)
             return
         except PortalError:
             self.show_error(

@@ -282,7 +282,7 @@ class UploadRow(QFrame):
         button = QPushButton(text)
         button.setProperty("kind", "quiet")
         button.setAccessibleName(f"{text} {self.name.text()}")
-        button.clicked.connect(slot)  # type: ignore[arg-type]
+        button.clicked.connect(slot)
         return button
 
     def _on_changed(self, key: str) -> None:

@@ -108,7 +108,7 @@ class NoticeRow(QFrame):
         self.setObjectName("NoticeRow")
         self.setProperty("unread", notice.unread)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
-        row = QHBoxLayout(self)
+        row = self.box = QHBoxLayout(self)
         row.setContentsMargins(16, 12, 16, 12)
         row.setSpacing(12)
         ic = QLabel()
@@ -193,18 +193,18 @@ class NoticePanel(QFrame):
         self.error.setContentsMargins(18, 4, 18, 4)
         self.error.setVisible(False)
         box.addWidget(self.error)
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroller = QScrollArea()
+        self.scroller.setWidgetResizable(True)
+        self.scroller.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         holder = QWidget()
         holder.setObjectName("NoticeList")
         self.list = QVBoxLayout(holder)
         self.list.setContentsMargins(0, 0, 0, 0)
         self.list.setSpacing(0)
-        self.scroll.setWidget(holder)
-        self.scroll.setMinimumHeight(120)
-        box.addWidget(self.scroll, 1)
+        self.scroller.setWidget(holder)
+        self.scroller.setMinimumHeight(120)
+        box.addWidget(self.scroller, 1)
         foot = QHBoxLayout()
         foot.setContentsMargins(18, 10, 14, 12)
         foot.addWidget(label("No emails or texts between 21:00 and 08:00.", name="PanelFoot", wrap=True), 1)
@@ -253,7 +253,7 @@ class NoticePanel(QFrame):
         self.list.addStretch(1)
         # Rows wrap at the panel's width: measure them there so the panel fits its content.
         inner = self.width() - 2
-        rows_height = sum(r.layout().totalHeightForWidth(inner) for r in self.rows) if self.rows else 200
+        rows_height = sum(r.box.totalHeightForWidth(inner) for r in self.rows) if self.rows else 200
         self.setFixedHeight(min(600, 120 + rows_height))
 
     def set_busy(self, busy: bool) -> None:
@@ -316,8 +316,8 @@ class NotificationSettingsDialog(QDialog):
         self.error = label("", "field-error", wrap=True)
         self.error.setVisible(False)
         buttons.addWidget(self.error, 1)
-        self.result = label("", "muted")
-        buttons.addWidget(self.result)
+        self.save_status = label("", "muted")
+        buttons.addWidget(self.save_status)
         cancel = QPushButton("Close")
         cancel.clicked.connect(self.reject)
         buttons.addWidget(cancel)
@@ -382,7 +382,7 @@ class NotificationSettingsDialog(QDialog):
             f"({settings.time_zone.replace('_', ' ')} time). Anything due then is sent in the morning."
         )
         self.save_button.setEnabled(False)
-        self.result.setText("")
+        self.save_status.setText("")
 
     def changes(self) -> list[tuple[str, str, bool]]:
         if self.settings is None:
@@ -397,7 +397,7 @@ class NotificationSettingsDialog(QDialog):
 
     def _changed(self) -> None:
         self.save_button.setEnabled(bool(self.changes()))
-        self.result.setText("")
+        self.save_status.setText("")
         self.error.setVisible(False)
 
     def _show_error(self, text: str) -> None:
@@ -412,23 +412,23 @@ class NotificationSettingsDialog(QDialog):
         self.save_button.setEnabled(False)
         self.progress.setVisible(True)
         self.error.setVisible(False)
-        self.result.setText("Saving…")
+        self.save_status.setText("Saving…")
         try:
             settings = await self.client.set_notification_settings(changes)
         except ApiError as exc:
-            self.result.setText("")
+            self.save_status.setText("")
             self._show_error(error_text(exc.code, exc.detail or "The change was refused."))
             self.save_button.setEnabled(True)
             return
         except PortalError:
-            self.result.setText("")
+            self.save_status.setText("")
             self._show_error("We could not reach Portal. Your choices are still here; try again shortly.")
             self.save_button.setEnabled(True)
             return
         finally:
             self.progress.setVisible(False)
         self.fill(settings)
-        self.result.setText("Saved.")
+        self.save_status.setText("Saved.")
 
 
 class NotificationCentre(QWidget):

@@ -130,7 +130,7 @@ class SignInWindow(QWidget):
         self._wait_timer = QTimer(self)
         self._wait_timer.setInterval(1000)
         self._wait_timer.timeout.connect(self._tick_wait)
-        QShortcut(QKeySequence("Ctrl+Q"), self, activated=self.close)
+        QShortcut(QKeySequence("Ctrl+Q"), self).activated.connect(self.close)
 
     # --- layout ----------------------------------------------------------------------------
 

@@ -103,7 +103,7 @@ class Chart(QWidget):
         p.setFont(small)
         # Grid and axis labels.
         for i in range(5):
-            v = top_value * i / 4
+            tick = top_value * i / 4
             y = plot.bottom() - plot.height() * i / 4
             p.setPen(QPen(GRID, 1))
             p.drawLine(int(plot.left()), int(y), int(plot.right()), int(y))
@@ -111,7 +111,7 @@ class Chart(QWidget):
             p.drawText(
                 QRectF(0, y - 7, left - 6, 14),
                 Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                f"{v:g}",
+                f"{tick:g}",
             )
         n = max(len(self.labels), 1)
         slot = plot.width() / n

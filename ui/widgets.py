@@ -41,8 +41,8 @@ def clear_layout(layout: QLayout) -> None:
         if child is not None:
             child.setParent(None)
             child.deleteLater()
-        elif item.layout() is not None:
-            clear_layout(item.layout())
+        elif (inner := item.layout()) is not None:
+            clear_layout(inner)
 
 
 class Badge(QLabel):

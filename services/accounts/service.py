@@ -9,7 +9,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import BindParameter, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from services.accounts.models import Account, AccountHolder
@@ -104,7 +104,7 @@ def open_account(session: Session, actor: Actor, clock: Clock, *, account_id: st
 @cache
 def _overview_statements() -> dict[str, Select[Any]]:
     """The overview's statements, built once: each request only binds `account_id`."""
-    account_id = bindparam("account_id")
+    account_id: BindParameter[str] = bindparam("account_id")
     holders = (
         select(
             AccountHolder.id,
@@ -186,9 +186,9 @@ def account_overview(session: Session, clock: Clock, account: Account) -> dict[s
     alerts: list[dict[str, Any]] = []
     policy_rows = []
     for policy in policies:
-        row = _policy_summary(clock, policy, installments[policy.id])
-        policy_rows.append(row)
-        alerts.extend(_policy_alerts(policy, row))
+        summary = _policy_summary(clock, policy, installments[policy.id])
+        policy_rows.append(summary)
+        alerts.extend(_policy_alerts(policy, summary))
     claims = session.execute(stmts["claims"], params).all()
     for claim in claims:
         if claim.status == "info_requested":

@@ -28,7 +28,7 @@ from services.presence.runtime import PresenceRuntime
 from services.presence.service import HEARTBEAT_SECONDS
 
 router = APIRouter(tags=["accounts"])
-PROBLEMS = {
+PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Problem JSON"},
     403: {"description": "Problem JSON"},
     404: {"description": "Problem JSON"},

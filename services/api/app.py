@@ -20,7 +20,7 @@ from services.claims.views import router as claims_router
 from services.documents.views import router as documents_router
 from services.notes.views import router as notes_router
 from services.notifications.views import router as notifications_router
-from services.observability.metrics import METRICS_PATH, MetricsMiddleware, metrics_endpoint
+from services.observability.metrics import METRICS_PATH, Metrics, MetricsMiddleware, metrics_endpoint
 from services.payments.views import router as payments_router
 from services.payments.views import webhook_router as stripe_webhook_router
 from services.policies.views import router as policies_router
@@ -71,5 +71,7 @@ def create_app(container: Container) -> FastAPI:
     # Prometheus: outermost, so refused and failed requests are counted and timed too.
     if "metrics" in container.extras:
         app.add_route(METRICS_PATH, metrics_endpoint, include_in_schema=False)
-        app.add_middleware(MetricsMiddleware, metrics=container.extras["metrics"])
+        metrics = container.extras["metrics"]
+        assert isinstance(metrics, Metrics)
+        app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

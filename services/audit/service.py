@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text, true
+from sqlalchemy import ColumnElement, Table, bindparam, func, select, text, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, instrumentation
 
@@ -15,7 +15,7 @@ from services.actor import Actor
 from services.audit.chain import GENESIS_HASH, HASHED_SCALARS, event_hash, format_utc, hash_parts, jsonable
 from services.audit.models import SYSTEM_CHAIN, AuditChainHead, AuditEvent
 from services.clock import Clock
-from services.db.base import new_id
+from services.db.base import Base, new_id
 from services.db.database import AUDIT_HOOKS, AUDIT_WRITTEN
 
 FEED_CHANNEL = "portal_feed"
@@ -87,10 +87,17 @@ def record(
     return event
 
 
+def _table(model: type[Base]) -> Table:
+    # Declarative types __table__ as any FromClause; these models are mapped to plain tables.
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
 # Prebuilt table-level statements: this runs inside every audited change, and building ORM
 # statements with 21 literal values each time cost more than the SQL itself.
-_EVENTS = AuditEvent.__table__
-_HEADS = AuditChainHead.__table__
+_EVENTS = _table(AuditEvent)
+_HEADS = _table(AuditChainHead)
 _INSERT_EVENT = _EVENTS.insert().returning(_EVENTS.c.seq)
 _UPDATE_HEAD = (
     _HEADS.update()
@@ -134,8 +141,8 @@ def _lock_chain_head(session: Session, chain_key: str, *, postgres: bool) -> tup
     """Length and last hash of the chain, with its head row locked until commit."""
     connection = session.connection()
     if postgres:
-        row = connection.execute(_UPSERT_HEAD, {"key": chain_key}).one()
-        return row.length, row.last_hash
+        locked = connection.execute(_UPSERT_HEAD, {"key": chain_key}).one()
+        return locked.length, locked.last_hash
     # SQLite: BEGIN IMMEDIATE already serialises writers.
     row = connection.execute(_SELECT_HEAD, {"key": chain_key}).first()
     if row is None:
@@ -211,6 +218,7 @@ def verify_chains(session: Session, *, account_id: str | None = None, workers: i
 
 
 def _verify(session: Session, *, account_id: str | None, chain_keys: list[str] | None) -> VerifyReport:
+    where: ColumnElement[bool]
     if chain_keys is not None:
         where = AuditChainHead.chain_key.in_(chain_keys)
     else:
@@ -318,7 +326,7 @@ def _verify_parallel(session: Session, workers: int) -> VerifyReport | None:
         i = sizes.index(min(sizes))
         groups[i].append(key)
         sizes[i] += lengths.get(key, 0) or 1
-    url = session.get_bind().url.render_as_string(hide_password=False)
+    url = session.get_bind().engine.url.render_as_string(hide_password=False)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 

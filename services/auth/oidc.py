@@ -278,9 +278,9 @@ class OidcProvider:
             "client_id": self.client_id,
             "code_verifier": code_verifier,
         }
-        auth = (
-            (self.client_id, self.settings.oidc_client_secret) if self.settings.oidc_client_secret else None
-        )
+        secret = self.settings.oidc_client_secret
+        # A bare httpx.Auth sends no credentials (a public client proves itself by PKCE alone).
+        auth: tuple[str, str] | httpx.Auth = (self.client_id, secret) if secret else httpx.Auth()
         try:
             response = self._http.post(str(self.discovery()["token_endpoint"]), data=form, auth=auth)
         except httpx.HTTPError as exc:
@@ -363,7 +363,7 @@ class OidcProvider:
         )
 
     def _check_claims(self, claims: dict[str, Any], nonce: str) -> None:
-        known = {"sub": claims.get("sub"), "amr": claims.get("amr"), "acr": claims.get("acr")}
+        known: dict[str, Any] = {"sub": claims.get("sub"), "amr": claims.get("amr"), "acr": claims.get("acr")}
         if str(claims["iss"]).rstrip("/") != self.issuer:
             raise OidcRefusal("auth.oidc_wrong_issuer", "The ID token comes from another provider.", **known)
         audience = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]

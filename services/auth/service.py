@@ -253,7 +253,7 @@ def _audit_on_user_chains(
 ) -> None:
     """Record an auth event on each account the user holds (so disputes see sign-ins), else system."""
     accounts = account_ids_of(session, user.id) if user and user.role == "policyholder" else []
-    for account_id in accounts or [None]:
+    for account_id in accounts or (None,):
         audit.record(
             session,
             actor,

@@ -14,6 +14,7 @@ from services.auth import oidc_service, service
 from services.auth.models import User
 from services.auth.oidc import OidcProvider, check_loopback_redirect
 from services.auth.schemas import (
+    AccountRef,
     Me,
     OidcConfigOut,
     OidcExchangeRequest,
@@ -29,7 +30,7 @@ from services.errors import DomainError, NotFound, Unauthorized
 
 router = APIRouter(tags=["auth"])
 
-PROBLEMS = {
+PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Problem JSON"},
     422: {"description": "Problem JSON"},
     429: {"description": "Problem JSON"},
@@ -50,7 +51,7 @@ def me_for(session: Session, user: User) -> Me:
         full_name=user.full_name,
         role=user.role,
         branch_id=user.branch_id,
-        accounts=[{"id": a.id, "name": a.name} for a in accounts],
+        accounts=[AccountRef(id=a.id, name=a.name) for a in accounts],
     )
 
 
@@ -144,7 +145,7 @@ def me(actor: ActorDep, c: ContainerDep) -> dict[str, Any]:
 
 # --- single sign-on (OpenID Connect) -----------------------------------------------------------
 
-OIDC_PROBLEMS = {
+OIDC_PROBLEMS: dict[int | str, dict[str, Any]] = {
     **PROBLEMS,
     400: {"description": "Problem JSON"},
     403: {"description": "Problem JSON"},

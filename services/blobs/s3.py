@@ -129,7 +129,7 @@ class S3BlobStore(BlobStore):
             raise BlobStoreUnavailable(f"could not read {namespace}/{sha256}: {exc}") from exc
         except BotoCoreError as exc:
             raise BlobStoreUnavailable(f"could not read {namespace}/{sha256}: {exc}") from exc
-        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=self.spool_dir)  # noqa: SIM115
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=str(self.spool_dir))  # noqa: SIM115
         try:
             with contextlib.closing(body):
                 for block in body.iter_chunks(CHUNK):

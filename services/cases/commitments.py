@@ -12,7 +12,7 @@ Business-day arithmetic is the claims SLA's (services.claims.sla): one calendar 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from services.claims.sla import add_business_days, end_of_day_utc, local_date
 
@@ -49,7 +49,7 @@ class CaseCommitments:
 def case_commitments(
     opened_at: datetime,
     time_zone: str,
-    holidays: frozenset,  # type: ignore[type-arg]
+    holidays: frozenset[date],
     *,
     final_weeks: int = FINAL_RESPONSE_WEEKS,
 ) -> CaseCommitments:

@@ -234,7 +234,7 @@ class PhotoStore:
             max_pixels=self.max_pixels,
         )
 
-    def _open(self, path: Path | BinaryIO) -> Image.Image:
+    def _open(self, path: Path | BinaryIO) -> ImageFile.ImageFile:
         if ImageFile.LOAD_TRUNCATED_IMAGES:  # a global someone could flip; we need it off
             raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES must stay False")
         with warnings.catch_warnings():

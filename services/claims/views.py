@@ -21,7 +21,7 @@ from services.claims.sla import parse_holidays
 from services.errors import DomainError, Invalid
 
 router = APIRouter(tags=["claims"])
-PROBLEMS = {
+PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Problem JSON"},
     403: {"description": "Problem JSON"},
     404: {"description": "Problem JSON"},

@@ -210,7 +210,7 @@ def double_charge_answer(
             .order_by(Payment.created_at)
         )
     )
-    charges = []
+    charges: list[dict[str, Any]] = []
     taken_for: dict[str, list[str]] = {}
     for p in payments:
         allocations = list(

@@ -16,7 +16,7 @@ from services.idcards import service as idcards
 from services.signing import SigningKey
 
 router = APIRouter(tags=["documents"])
-PROBLEMS = {
+PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Problem JSON"},
     403: {"description": "Problem JSON"},
     404: {"description": "Problem JSON"},

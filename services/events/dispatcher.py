@@ -187,11 +187,11 @@ class PostgresWakeListener:
                     gen = conn.notifies()
                     try:
                         async for note in gen:
-                            handler = self.extra_channels.get(note.channel)
-                            if handler is None:
+                            on_note = self.extra_channels.get(note.channel)
+                            if on_note is None:
                                 self.dispatcher.wake_threadsafe()
                             else:
-                                handler(note.payload)
+                                on_note(note.payload)
                     finally:
                         await gen.aclose()
             except asyncio.CancelledError:

@@ -56,7 +56,7 @@ class JobInfo:
 
 
 Handler = Callable[[JobInfo], None]
-Sweep = Callable[[], None]
+Sweep = Callable[[], object]  # a sweep may return what it enqueued; the runner ignores it
 
 
 @dataclass

@@ -13,7 +13,7 @@ from services.notes import service
 from services.schemas_common import RequestModel, ResponseModel
 
 router = APIRouter(tags=["staff"])
-PROBLEMS = {
+PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Problem JSON"},
     403: {"description": "Problem JSON"},
     404: {"description": "Problem JSON"},

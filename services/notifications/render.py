@@ -73,9 +73,10 @@ def day(value: object) -> str:
     """A business date as people read it: Mon 7 Dec 2026."""
     if isinstance(value, str) and value:
         try:
-            value = date.fromisoformat(value[:10])
+            parsed = date.fromisoformat(value[:10])
         except ValueError:
             return value
+        value = parsed
     if isinstance(value, date):
         return f"{value:%a} {value.day} {value:%b %Y}"
     return "" if value is None else str(value)

@@ -365,9 +365,11 @@ def sweep(db: Database, clock: Clock) -> int:
             select(Delinquency).where(Delinquency.status.in_(("pending_cancellation", "cancelled")))
         )
         for ep in episodes:
-            policy = session.get(Policy, ep.policy_id)
-            if policy is None:
+            # Cancelled policies are not in `policies` above, so each episode loads its own.
+            found = session.get(Policy, ep.policy_id)
+            if found is None:
                 continue
+            policy = found
             today = policy_today(policy, clock)
             stage = None
             if ep.status == "pending_cancellation" and today >= ep.cancel_on - timedelta(

@@ -6,6 +6,7 @@ created once under a lock and are safe to share."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -59,7 +60,9 @@ class NotificationsRuntime:
                 )
             return self._sms
 
-    def sender(self, *, lease_seconds: float = 120.0, fault=None) -> NotificationSender:  # type: ignore[no-untyped-def]
+    def sender(
+        self, *, lease_seconds: float = 120.0, fault: Callable[[str], None] | None = None
+    ) -> NotificationSender:
         return NotificationSender(
             self.db,
             self.clock,

@@ -11,7 +11,7 @@ from services.api.deps import ActorDep, ContainerDep
 from services.notifications import schemas, service
 
 router = APIRouter(tags=["notifications"])
-PROBLEMS = {
+PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Problem JSON"},
     403: {"description": "Problem JSON"},
     404: {"description": "Problem JSON"},

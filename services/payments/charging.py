@@ -706,6 +706,7 @@ def refund(
     rt: PaymentsRuntime, actor: Actor, *, payment_id: str, amount_minor: int, reason: str
 ) -> dict[str, Any]:
     """A supervisor's refund: recorded first, then asked of Stripe, then applied."""
+    r: Refund | None  # each transaction below re-reads the refund row
     with writes.write(rt.db) as session:
         r = payments.begin_refund(
             session, actor, rt.clock, payment_id=payment_id, amount_minor=amount_minor, reason=reason

@@ -103,7 +103,11 @@ class PaymentGateway(Protocol):
 
     mode: str  # "local" (localstripe) or "stripe"
     publishable_key: str
-    api_base: str  # where clients tokenise cards
+
+    @property
+    def api_base(self) -> str:
+        """Where clients tokenise cards."""
+        ...
 
     def create_customer(self, *, account_id: str, name: str, email: str | None, idempotency_key: str) -> str:
         """Create the Stripe customer for an account; returns its id."""

@@ -50,8 +50,8 @@ def _redirect_state(state_file: Path | None) -> None:
             pickle.dump(dict(self), fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, state_file)  # a crash mid-write never leaves a torn state file
 
-    store_cls.try_load_from_disk = load  # type: ignore[method-assign]
-    store_cls.dump_to_disk = dump  # type: ignore[method-assign]
+    store_cls.try_load_from_disk = load
+    store_cls.dump_to_disk = dump
 
 
 def _watch_parent(parent: int) -> None:

@@ -262,4 +262,4 @@ def payments_runtime(container: Any) -> PaymentsRuntime:
     rt = container.extras.get("payments")
     if rt is None:
         raise RuntimeError("payments are not wired on this container (services.bootstrap.build)")
-    return rt  # type: ignore[no-any-return]
+    return rt

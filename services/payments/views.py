@@ -17,7 +17,7 @@ from services.errors import DomainError, Invalid
 from services.payments import charging, receipts, webhooks
 from services.payments import service as svc
 from services.payments.models import PaymentMethod
-from services.payments.runtime import payments_runtime
+from services.payments.runtime import PaymentsRuntime, payments_runtime
 from services.payments.schemas import (
     AddPaymentMethod,
     EnrollAutopay,
@@ -83,7 +83,7 @@ def _z(value: Any) -> Any:
     return value
 
 
-def _rt(c: Container):  # type: ignore[no-untyped-def]
+def _rt(c: Container) -> PaymentsRuntime:
     return payments_runtime(c)
 
 

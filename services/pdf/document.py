@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from reportlab.lib import colors
+from reportlab.lib.colors import Color
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import LETTER
 from reportlab.lib.styles import ParagraphStyle
@@ -63,7 +64,7 @@ class Branding:
     website: str
     colors: dict[str, str] = field(default_factory=dict)
 
-    def color(self, name: str) -> colors.Color:
+    def color(self, name: str) -> Color:
         return colors.HexColor(self.colors.get(name, "#1A2433"))
 
     @property
@@ -414,7 +415,7 @@ class BrandedDocument:
 
         def make_canvas(*args: Any, **kwargs: Any) -> _NumberedCanvas:
             canvas = _NumberedCanvas(*args, info=info, **kwargs)
-            canvas._portal_footer = footer  # type: ignore[attr-defined]
+            canvas._portal_footer = footer
             made.append(canvas)
             return canvas
 

@@ -11,7 +11,7 @@ from services.policies import service
 from services.policies.schemas import PolicyDetail
 
 router = APIRouter(tags=["policies"])
-PROBLEMS = {
+PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Problem JSON"},
     403: {"description": "Problem JSON"},
     404: {"description": "Problem JSON"},

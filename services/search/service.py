@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from services.accounts.models import Account, AccountHolder
 from services.actor import Actor
 from services.claims.models import Claim
+from services.db.base import Base
 from services.db.database import Database
 from services.errors import Forbidden, Invalid
 from services.policies.models import Policy
@@ -151,12 +152,16 @@ _INDEXED = (AccountHolder, Policy, Claim)
 _INDEXED_FIELDS = {"full_name", "email", "phone", "postcode", "number", "account_id"}
 
 
+def _changed_keys(obj: Base) -> set[str]:
+    return {a.key for a in inspect(obj).attrs if a.history.has_changes()}
+
+
 def _after_flush(session: Session, _ctx: object) -> None:
     """Re-index what this flush wrote, in the same transaction (no stale or half-written index)."""
     touched = [o for o in session.new if isinstance(o, _INDEXED)]
     for obj in session.dirty:
         if isinstance(obj, _INDEXED) and session.is_modified(obj):
-            changed = {a.key for a in inspect(obj).attrs if a.history.has_changes()}
+            changed = _changed_keys(obj)
             if changed & _INDEXED_FIELDS:
                 touched.append(obj)
     gone = [o.id for o in session.deleted if isinstance(o, _INDEXED)]

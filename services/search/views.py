@@ -11,7 +11,7 @@ from services.search import service
 from services.search.schemas import CustomerSearch
 
 router = APIRouter(tags=["staff"])
-PROBLEMS = {
+PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Problem JSON"},
     403: {"description": "Problem JSON"},
     422: {"description": "Problem JSON"},

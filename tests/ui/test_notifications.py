@@ -89,7 +89,7 @@ def test_bell_badge_live_notice_mark_read_and_settings(qtbot: Any, tmp_path: Pat
             sms.setChecked(False)
             assert dialog.save_button.isEnabled()
             dialog.save()
-            wait_until(qtbot, lambda: dialog.result.text() == "Saved.")
+            wait_until(qtbot, lambda: dialog.save_status.text() == "Saved.")
             prefs = run(qtbot, client.notification_settings())
             assert next(p for p in prefs.types if p.type == "payment_failed").sms.enabled is False
             # A refusal is worded from the API's code, next to the save button

@@ -294,8 +294,11 @@ class ClaimsPage(Page):
         if keep_inputs:
             for name in ("answer", "note", "amount"):
                 widget = getattr(self, f"{name}_input", None)
-                with contextlib.suppress(RuntimeError, AttributeError):
-                    kept[name] = widget.toPlainText() if isinstance(widget, QPlainTextEdit) else widget.text()
+                with contextlib.suppress(RuntimeError):  # the widget may already be deleted
+                    if isinstance(widget, QPlainTextEdit):
+                        kept[name] = widget.toPlainText()
+                    elif isinstance(widget, QLineEdit):
+                        kept[name] = widget.text()
         clear_layout(self.detail_box)
         back = QPushButton("‹  All claims")
         back.setProperty("kind", "quiet")
@@ -395,10 +398,10 @@ class ClaimsPage(Page):
             send = QPushButton("Send answer")
             send.setProperty("kind", "primary")
             send.clicked.connect(lambda: self._act(claim.id, "respond"))
-            line = QHBoxLayout()
-            line.addStretch(1)
-            line.addWidget(send)
-            respond.body.addLayout(line)
+            actions = QHBoxLayout()
+            actions.addStretch(1)
+            actions.addWidget(send)
+            respond.body.addLayout(actions)
 
         # Adjuster tools
         staff = None

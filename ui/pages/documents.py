@@ -597,6 +597,6 @@ class DocumentsPage(Page):
             dialog = QPrintDialog(chosen, self)
             dialog.accepted.connect(lambda: print_pdf(self.viewer.pdf, chosen))
             dialog.finished.connect(dialog.deleteLater)
-            dialog.open()
+            dialog.open()  # type: ignore[call-arg]  # QDialog.open(); the stubs list only open(receiver, member)
             return 0
         return print_pdf(self.viewer.pdf, printer)

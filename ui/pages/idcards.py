@@ -198,7 +198,7 @@ def local_card_pdf(card: IdCardInfo, layout: str, fetched_at: datetime | None) -
                 painter.restore()
     finally:
         painter.end()
-    data = bytes(out.data())
+    data = bytes(out.data().data())
     del writer  # the writer refers to the buffer: let it go first
     out.close()
     return data
@@ -417,7 +417,7 @@ class IdCardsPage(Page):
         dialog = QPrintDialog(chosen, self)
         dialog.accepted.connect(lambda: self._print(card, chosen))
         dialog.finished.connect(dialog.deleteLater)
-        dialog.open()
+        dialog.open()  # type: ignore[call-arg]  # QDialog.open(); the stubs list only open(receiver, member)
 
     @qasync.asyncSlot(object, object)
     async def _print(self, card: IdCardInfo, printer: QPrinter) -> None:

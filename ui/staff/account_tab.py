@@ -348,7 +348,7 @@ class AccountTab(QWidget, TaskOwner):
             dialog.setWindowTitle(f"Print {what}")
             dialog.accepted.connect(lambda: self._print(pdfs, what, printer))
             dialog.rejected.connect(lambda: self._print_status(""))
-            dialog.open()
+            dialog.open()  # type: ignore[call-arg]  # QDialog.open(); the stubs list only open(receiver, member)
             return 0
         try:
             pages = print_pdfs(pdfs, printer)

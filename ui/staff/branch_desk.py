@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
@@ -63,7 +64,7 @@ class VerifyPanel(QWidget):
         grid.setHorizontalSpacing(16)
         grid.setVerticalSpacing(4)
         self.fields: dict[str, QLineEdit] = {}
-        self.field_errors: dict[str, QWidget] = {}
+        self.field_errors: dict[str, QLabel] = {}
         specs = (
             ("policy_number", "Policy number", "e.g. AUT-100234"),
             ("date_of_birth", "Date of birth", "YYYY-MM-DD"),

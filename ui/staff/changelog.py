@@ -57,7 +57,7 @@ class ChangeLogModel(GroupedEventsModel):
         self._fade.setInterval(500)
         self._fade.timeout.connect(self._expire)
 
-    def add_events(self, events: list[AuditEvent], *, highlight: bool = False) -> list[AuditEvent]:  # type: ignore[override]
+    def add_events(self, events: list[AuditEvent], *, highlight: bool = False) -> list[AuditEvent]:
         """Insert events not seen yet; `highlight` marks them as just happened."""
         fresh = super().add_events(events)
         if highlight and fresh:

@@ -73,6 +73,7 @@ async def shoot_staff(
         await asyncio.sleep(2.0)  # the pages' own loads (documents, cards) settle
         # The customer, in their own window, changes the payment day and a phone number.
         overview = tab.view.overview
+        assert overview is not None
         auto = next(p for p in overview.policies if p.product_line == "auto")
         await customer.set_payment_day(auto.id, 18 if auto.payment_day != 18 else 19)
         holder = next(h for h in overview.holders if h.is_primary)
@@ -92,11 +93,11 @@ async def shoot_staff(
 
         supervisor = await _window(base, "supervisor@portal.example", data_dir)
         try:
-            panel = supervisor.open_accounts_panel
-            assert panel is not None
-            supervisor.tabs.setCurrentWidget(panel)
-            panel.refresh()
-            await _until(lambda: bool(panel.accounts), 20, "the accounts being viewed")
+            viewing = supervisor.open_accounts_panel
+            assert viewing is not None
+            supervisor.tabs.setCurrentWidget(viewing)
+            viewing.refresh()
+            await _until(lambda: bool(viewing.accounts), 20, "the accounts being viewed")
             await asyncio.sleep(0.3)
             save(supervisor, out / "supervisor-open-accounts.png")
         finally:
@@ -267,9 +268,9 @@ async def _shoot_size(
     sup = await _window(base, "supervisor@portal.example", data_dir)
     try:
         sup.resize(width, height)
-        panel = sup.open_accounts_panel
-        assert panel is not None
-        sup.tabs.setCurrentWidget(panel)
+        viewing = sup.open_accounts_panel
+        assert viewing is not None
+        sup.tabs.setCurrentWidget(viewing)
         await asyncio.sleep(0.5)
         save(sup, out / f"staff-supervisor-{size}-being-viewed.png")
         sup.tabs.setCurrentWidget(sup.service_dashboard)

@@ -340,7 +340,7 @@ class StaffWindow(QMainWindow):
     def _add_fixed_tab(self, widget: QWidget, title: str) -> None:
         index = self.tabs.addTab(widget, title)
         # Home tabs stay: no close button on them.
-        self.tabs.tabBar().setTabButton(index, self.tabs.tabBar().ButtonPosition.RightSide, None)  # type: ignore[arg-type]
+        self.tabs.tabBar().setTabButton(index, self.tabs.tabBar().ButtonPosition.RightSide, None)
 
     # --- accounts --------------------------------------------------------------------------
 

@@ -371,6 +371,11 @@ class CaseQueue(QWidget):
         self.refresh_timer.timeout.connect(self._refresh_if_shown)
         self.refresh_timer.start()
 
+    @property
+    def loading(self) -> bool:
+        """True while a fetch (and any follow-up fetch it owes) is in flight."""
+        return self._loading
+
     def stop(self) -> None:
         """Stop the countdown and the periodic refresh (the window is closing)."""
         self.timer.stop()

@@ -174,11 +174,18 @@ def test_agent_finds_opens_and_watches_the_account_live(
     tab.side_tabs.setCurrentWidget(tab.notes)
     assert not tab.notes.add_button.isEnabled()  # nothing written yet
     tab.notes.editor.setPlainText("Customer moved; confirmed the new phone on the call.")
+    # What the agent sees whenever a note enters the list: the live feed's note.added can beat
+    # the add's own answer, and the note must never show while its text is still in the editor.
+    editor_when_listed: list[str] = []
+    tab.notes.list.model().rowsInserted.connect(
+        lambda *_: editor_when_listed.append(tab.notes.editor.toPlainText())
+    )
     qtbot.mouseClick(tab.notes.add_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(
         lambda: bool(tab.notes.notes) and tab.notes.notes[0].body.startswith("Customer moved"), timeout=10_000
     )
     assert tab.notes.editor.toPlainText() == ""
+    assert editor_when_listed and set(editor_when_listed) == {""}
     qtbot.waitUntil(lambda: "note.added" in tab.changelog.model.fresh_actions(), timeout=10_000)
     # Closing the tab closes its feed
     agent._close_tab(agent.tabs.indexOf(tab))
@@ -417,11 +424,21 @@ def test_cases_queue_updates_by_itself_and_on_f5(qtbot: Any, staff_service: str,
     )
     # Then it is in the queue without anyone pressing anything
     qtbot.waitUntil(lambda: subject in [c.subject for c in queue.model.cases], timeout=15_000)
-    # And F5 on the Cases tab reloads it
+    # And F5 on the Cases tab reloads it. Nothing else may reload it meanwhile, or the test would
+    # pass without F5: close the account (its feed reloads the queue on case events), stop the
+    # timer and let any fetch still owed to an earlier event finish.
+    agent._close_tab(agent.tabs.indexOf(tab))
+    qtbot.waitUntil(lambda: not agent.account_tabs(), timeout=5_000)
     agent.tabs.setCurrentWidget(agent.cases_page)
-    queue.refresh_timer.stop()  # so only F5 can reload it
+    queue.refresh_timer.stop()
+    qtbot.waitUntil(lambda: not queue.loading, timeout=15_000)
     before = queue.loaded_at
+    # A window shortcut only fires in the active window, as for a person at the keyboard; the
+    # activation arrives asynchronously, so wait for it rather than pressing F5 into a window
+    # that is not active yet (the key then does nothing). F5 goes to the focused widget inside.
     agent.activateWindow()
-    qtbot.keyClick(agent, Qt.Key.Key_F5)
+    qtbot.waitUntil(agent.isActiveWindow, timeout=10_000)
+    queue.table.setFocus()
+    qtbot.keyClick(queue.table, Qt.Key.Key_F5)
     qtbot.waitUntil(lambda: queue.loaded_at != before, timeout=15_000)
     assert "updates by itself" in queue.status.text()

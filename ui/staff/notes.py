@@ -33,6 +33,11 @@ class NotesPanel(QWidget, TaskOwner):
         self.client = client
         self.account_id = account_id
         self.notes: list[AccountNote] = []
+        # While our own note is being added, the live feed's note.added (which can beat the add's
+        # answer) must not put the note in the list with the text still in the editor: the add's
+        # answer clears the editor and shows the note together, then any owed reload runs.
+        self._adding = False
+        self._reload_owed = False
         self.setAccessibleName("Internal notes")
         box = QVBoxLayout(self)
         box.setContentsMargins(14, 12, 14, 12)
@@ -101,6 +106,9 @@ class NotesPanel(QWidget, TaskOwner):
         self.stack.setCurrentWidget(self.list if notes else self.empty)
 
     def reload(self) -> None:
+        if self._adding:
+            self._reload_owed = True
+            return
         self.spawn(self.load())
 
     async def load(self) -> None:
@@ -109,6 +117,11 @@ class NotesPanel(QWidget, TaskOwner):
             notes = await self.client.account_notes(self.account_id)
         except PortalError as exc:
             self._show_error(error_text(exc))
+            return
+        if self._adding:
+            # Fetched while our add was under way: it may hold our note already; let the add's
+            # answer show it with the editor cleared, and fetch again after.
+            self._reload_owed = True
             return
         self.show_notes(notes)
 
@@ -119,15 +132,24 @@ class NotesPanel(QWidget, TaskOwner):
             return
         self.add_button.setEnabled(False)
         self.add_button.setText("Adding…")
+        self._adding = True
+        self.editor.setReadOnly(True)  # what is sent is what gets cleared: no typing mid-add
         try:
             note = await self.client.add_account_note(self.account_id, body)
         except PortalError as exc:
             self._show_error(error_text(exc))
             self.add_button.setEnabled(True)
-            return
+        else:
+            # Accepted: the text leaves the editor in the same step as the note enters the list.
+            self.editor.clear()
+            self._show_error("")
+            if all(n.id != note.id for n in self.notes):
+                self.show_notes([note, *self.notes])
         finally:
             self.add_button.setText("Add note")
-        self.editor.clear()
-        self._show_error("")
-        if all(n.id != note.id for n in self.notes):
-            self.show_notes([note, *self.notes])
+            self.editor.setReadOnly(False)
+            self._adding = False
+        # Not in `finally`: a cancelled add (the tab is closing) owes nothing.
+        if self._reload_owed:
+            self._reload_owed = False
+            self.reload()

@@ -8,7 +8,9 @@ QT_OFFSCREEN="libegl1 libgl1 libxkbcommon0 libfontconfig1 libfreetype6 libglib2.
 QT_ONSCREEN="libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0"
 # Xvfb: the journey tests (tests/journeys) run the app on a real X server with the xcb plugin.
 TOOLS="poppler-utils xvfb xauth"
-WANTED="$QT_OFFSCREEN $QT_ONSCREEN $TOOLS"
+# The SSO journey test drives a real browser (Debian's chromium and its WebDriver).
+BROWSER="chromium chromium-driver"
+WANTED="$QT_OFFSCREEN $QT_ONSCREEN $TOOLS $BROWSER"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "ensure-system-deps: not a Debian-family system; make sure Qt 6's runtime libraries are installed:" >&2

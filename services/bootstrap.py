@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.audit.checkpoints import load_audit_key
+from services.auth.oidc import OidcProvider
 from services.auth.service import AuthContext
 from services.auth.tokens import AccessTokens
 from services.cases.service import CaseContext, CaseRules
@@ -64,6 +65,9 @@ class Container:
             await asyncio.to_thread(payments.close)  # type: ignore[attr-defined]
         if self.pg_listener is not None:
             await self.pg_listener.stop()
+        oidc = self.extras.get("oidc")
+        if oidc is not None:
+            oidc.close()  # type: ignore[attr-defined]
         self.hub.close_all()
         await self.dispatcher.stop()
 
@@ -114,6 +118,9 @@ def build(settings: ServiceSettings | None = None, *, clock: Clock | None = None
     presence = PresenceRuntime(db, hub, clock)
     extras["presence"] = presence
     install_index_maintenance()
+    if settings.oidc_enabled:
+        # Single sign-on: discovery and keys are fetched (and cached) on first use, not here.
+        extras["oidc"] = OidcProvider(settings, clock, state_secret=secret)
     if db.dialect == "postgresql":
         listener = PostgresWakeListener(
             libpq_conninfo(settings.database_url),

@@ -70,10 +70,35 @@ class ServiceSettings:
     sms_token: str = field(default="", repr=False)
     # Large batches are spread out: at most this many emails and texts leave per minute.
     notify_per_minute: int = 300
+    # Single sign-on through the insurer's OpenID provider (off while oidc_issuer is empty).
+    # The desktop is a public client (PKCE); a secret only for providers that insist on one.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = field(default="", repr=False)
+    oidc_provider_name: str = ""  # shown as "Sign in with <name>"
+    oidc_scopes: str = "openid profile email"
+    # Role mapping: "<group>=<role>,..." read from the groups claim. No claim at all means a
+    # customer (policyholder); groups that map to no role are refused.
+    oidc_groups_claim: str = "groups"
+    oidc_role_map: str = ""
+    # Staff must arrive with a second factor: one of these `amr` values, or one of these `acr`.
+    oidc_staff_amr: str = "mfa,otp,hwk,swk,sms,mca"
+    oidc_staff_acr: str = ""
+    oidc_algorithms: str = "RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384"
+    oidc_clock_skew_seconds: int = 60
+    oidc_jwks_cache_seconds: int = 3600
+    # A provider that matches redirect URIs exactly needs a fixed loopback port (0: any free port).
+    oidc_loopback_port: int = 0
+    # False: agents, branch staff, supervisors and admins can only sign in through the provider.
+    staff_password_sign_in: bool = True
 
     def __post_init__(self) -> None:
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{Path(self.data_dir) / 'portal.sqlite3'}")
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id)
 
     @property
     def is_sqlite(self) -> bool:

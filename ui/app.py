@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication, QLabel, QProgressBar, QVBoxLayout, QWidget
 
-from portal_app.client import ApiError, Me, PortalClient, PortalError, ServiceUnreachable
+from portal_app.client import ApiError, Me, OidcConfig, PortalClient, PortalError, ServiceUnreachable
 from portal_app.session import SessionStore, StoredSession, server_key_for
 from portal_app.settings import AppSettings
 from ui import theme
@@ -97,6 +97,8 @@ class PortalApp(QObject):
         self._shut_down = False
         self.sign_out_task: asyncio.Future[Any] | None = None
         self._ending_session = False
+        self.sso_config: OidcConfig | None = None
+        self._sso_session = False  # this run's session came through the identity provider
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -203,8 +205,12 @@ class PortalApp(QObject):
         window = self.sign_in_window
         if window is None:
             window = SignInWindow(
-                self._sign_in, demo_hint=not self.server_url, server_label=self.server_url or ""
+                self._sign_in,
+                demo_hint=not self.server_url,
+                server_label=self.server_url or "",
+                on_sso=self._sign_in_sso,
             )
+            self._spawn(self._offer_sso(window))
             window.closed.connect(self._closed.set)
             window.shown.connect(self.signInShown)
             self.sign_in_window = window
@@ -237,7 +243,37 @@ class PortalApp(QObject):
             window.set_busy_text("Signing in…")
         client = self._new_client(url)
         pair = await client.sign_in(email, password)
+        self._sso_session = False
         await self._keyring(self.store.save, pair.refresh_token, email, keep_signed_in=keep)
+        self._open_main(client, pair.user)
+
+    async def _offer_sso(self, window: SignInWindow) -> None:
+        """Show "Sign in with <insurer>" once the service says it offers single sign-on."""
+        try:
+            url = await self.service_url()
+            self.sso_config = await self._new_client(url).oidc_config()
+        except (PortalError, RuntimeError, TimeoutError, OSError):
+            return  # no SSO button; the password form reports the service's trouble itself
+        window.set_sso(self.sso_config.provider_name if self.sso_config.enabled else None)
+
+    async def _sign_in_sso(self, keep: bool) -> None:
+        """Handler behind "Sign in with <insurer>": the system browser, then the portal session."""
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
+        from portal_app.oidc import sign_in_with_provider
+
+        url = await self.service_url()
+        client = self._new_client(url)
+        config = self.sso_config or await client.oidc_config()
+        pair = await sign_in_with_provider(
+            client,
+            lambda link: QDesktopServices.openUrl(QUrl(link)),
+            provider_name=config.provider_name or "your insurer",
+            port=config.loopback_port,
+        )
+        self._sso_session = True
+        await self._keyring(self.store.save, pair.refresh_token, pair.user.email, keep_signed_in=keep)
         self._open_main(client, pair.user)
 
     def _open_main(self, client: PortalClient, me: Me) -> None:
@@ -291,7 +327,13 @@ class PortalApp(QObject):
             log.exception("Sign-out: closing the account window failed")
         if self.client is not None:
             try:
-                await self.client.sign_out()
+                # Also after a restart (session from the keyring): the service knows an SSO session.
+                if self._sso_session or (self.sso_config and self.sso_config.enabled):
+                    self._sso_session = False
+                    end_session = await self.client.oidc_sign_out()
+                    window.offer_provider_sign_out(end_session)
+                else:
+                    await self.client.sign_out()
             except (PortalError, OSError, TimeoutError) as exc:
                 # Signed out here already; the service lets the token expire on its own.
                 log.warning("Sign-out: the service was not told: %s", exc)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import html
 import math
 from collections.abc import Awaitable, Callable
 
@@ -21,11 +23,37 @@ from PySide6.QtWidgets import (
 )
 
 from portal_app.client import ApiError, PortalError, ServiceUnreachable
+from portal_app.oidc import SsoError
 from ui import theme
 from ui.widgets import label
 
 SubmitHandler = Callable[[str, str, bool], Awaitable[None]]
 RetryHandler = Callable[[], Awaitable[None]]
+SsoHandler = Callable[[bool], Awaitable[None]]  # keep signed in -> signs in through the browser
+
+# Single sign-on refusals, worded for the person at the sign-in window (codes: docs/API.md).
+SSO_MESSAGES = {
+    "auth.oidc_email_unverified": (
+        "{name} has not confirmed your email address yet, so we cannot match it to your Portal "
+        "account. Confirm it with {name}, then try again."
+    ),
+    "auth.oidc_unknown_identity": (
+        "We have no Portal account for the {name} login you used. Sign in with your Portal "
+        "password, or call us on 1-800-555-0142."
+    ),
+    "auth.oidc_second_factor_required": (
+        "Staff must sign in to {name} with a second factor (an authenticator code or a security key). "
+        "Sign in again and complete that step."
+    ),
+    "auth.oidc_role_unmapped": "Your {name} account gives you no role in Portal. Ask your administrator.",
+    "auth.oidc_role_mismatch": (
+        "Your role at {name} does not match your Portal account. Ask your administrator."
+    ),
+    "auth.oidc_already_linked": "Your Portal account is already linked to another {name} login.",
+    "auth.oidc_provider_unavailable": "We could not reach {name}. Please try again in a moment.",
+    "auth.password_sign_in_disabled": "Staff sign in with {name} here: use the button below.",
+}
+SSO_RETRY = "This sign-in with {name} did not go through. Please start it again."
 
 
 def human_wait(seconds: int) -> str:
@@ -52,9 +80,13 @@ class SignInWindow(QWidget):
         *,
         demo_hint: bool = False,
         server_label: str = "",
+        on_sso: SsoHandler | None = None,
     ) -> None:
         super().__init__()
         self._on_submit = on_submit
+        self._on_sso = on_sso
+        self._sso_name = ""
+        self._sso_task: asyncio.Future[None] | None = None
         self._retry: RetryHandler | None = None
         self._wait_left = 0
         self.setObjectName("SignInWindow")
@@ -228,6 +260,7 @@ class SignInWindow(QWidget):
         busy_row.setContentsMargins(0, 6, 0, 0)
         self.busy_box.setVisible(False)
         box.addWidget(self.busy_box)
+        box.addWidget(self._sso_row())
 
         self.keyring_note = QFrame()
         self.keyring_note.setObjectName("KeyringNote")
@@ -257,6 +290,32 @@ class SignInWindow(QWidget):
         self.setTabOrder(self.keep_signed_in, self.sign_in_button)
         self.setTabOrder(self.sign_in_button, self.retry_button)
         return card
+
+    def _sso_row(self) -> QWidget:
+        """ "Sign in with <insurer>", its Cancel while the browser is open, and the sign-out offer."""
+        holder = QWidget()
+        col = QVBoxLayout(holder)
+        col.setContentsMargins(0, 10, 0, 0)
+        col.setSpacing(6)
+        self.sso_button = QPushButton("Sign in with your insurer")
+        self.sso_button.setMinimumHeight(42)
+        self.sso_button.setAccessibleName("Sign in with single sign-on")
+        self.sso_button.clicked.connect(self.start_sso)
+        self.sso_button.setVisible(False)
+        col.addWidget(self.sso_button)
+        self.sso_cancel_button = QPushButton("Cancel")
+        self.sso_cancel_button.setProperty("kind", "quiet")
+        self.sso_cancel_button.setAccessibleName("Cancel single sign-on")
+        self.sso_cancel_button.clicked.connect(self.cancel_sso)
+        self.sso_cancel_button.setVisible(False)
+        col.addWidget(self.sso_cancel_button)
+        self.sso_sign_out_note = label("", "muted", wrap=True)
+        self.sso_sign_out_note.setAccessibleName("Provider sign-out")
+        self.sso_sign_out_note.setOpenExternalLinks(True)
+        self.sso_sign_out_note.setTextFormat(Qt.TextFormat.RichText)
+        self.sso_sign_out_note.setVisible(False)
+        col.addWidget(self.sso_sign_out_note)
+        return holder
 
     @staticmethod
     def _field_label(text: str) -> QLabel:
@@ -288,6 +347,23 @@ class SignInWindow(QWidget):
     def prefill(self, email: str | None) -> None:
         if email:
             self.email.setText(email)
+
+    def set_sso(self, provider_name: str | None) -> None:
+        """Offer "Sign in with <provider>" when the service has single sign-on (None: hide it)."""
+        self._sso_name = provider_name or ""
+        self.sso_button.setText(f"Sign in with {provider_name}" if provider_name else "")
+        self.sso_button.setVisible(bool(provider_name) and self._on_sso is not None)
+
+    def offer_provider_sign_out(self, url: str | None) -> None:
+        """After an SSO sign-out: the provider's own session may live on in the browser."""
+        if not url or not self._sso_name:
+            self.sso_sign_out_note.setVisible(False)
+            return
+        self.sso_sign_out_note.setText(
+            f'You are signed out of Portal. <a href="{html.escape(url)}">Also sign out of '
+            f"{html.escape(self._sso_name)}</a> in your browser."
+        )
+        self.sso_sign_out_note.setVisible(True)
 
     def set_busy_text(self, text: str) -> None:
         self.busy_label.setText(text)
@@ -334,6 +410,13 @@ class SignInWindow(QWidget):
                 "We can't reach the Portal service right now. Check your connection, then try again.",
                 retry=True,
             )
+            return
+        if isinstance(exc, SsoError):
+            self.show_form_error(exc.message)
+            return
+        if isinstance(exc, ApiError) and (exc.code in SSO_MESSAGES or exc.code.startswith("auth.oidc_")):
+            name = self._sso_name or "your insurer"
+            self.show_form_error(SSO_MESSAGES.get(exc.code, SSO_RETRY).format(name=name))
             return
         if isinstance(exc, ApiError):
             if exc.code == "auth.invalid_credentials":
@@ -401,6 +484,7 @@ class SignInWindow(QWidget):
         self.email.setReadOnly(busy)
         self.password.setReadOnly(busy)
         self.retry_button.setEnabled(not busy)
+        self.sso_button.setEnabled(not busy)
 
     def _validate(self) -> bool:
         email = self.email.text().strip()
@@ -450,3 +534,33 @@ class SignInWindow(QWidget):
             self.show_error(exc)
             return
         self._set_busy(False)
+
+    @qasync.asyncSlot()
+    async def start_sso(self) -> None:
+        """Sign in through the provider in the system browser; Cancel (or a timeout) gives up."""
+        if self._on_sso is None or self.busy_box.isVisible():
+            return
+        self._clear_errors()
+        self.sso_sign_out_note.setVisible(False)
+        self._set_busy(True, f"Finish signing in with {self._sso_name} in your web browser…")
+        self.sso_cancel_button.setVisible(True)
+        self._sso_task = asyncio.ensure_future(self._on_sso(self.keep_signed_in.isChecked()))
+        try:
+            await self._sso_task
+        except asyncio.CancelledError:
+            if not self._sso_task.cancelled():
+                raise  # the window itself is going away
+            self.show_form_error(
+                f"Sign-in with {self._sso_name} was cancelled. You can start it again, "
+                "or sign in with your email and password."
+            )
+        except (PortalError, RuntimeError, TimeoutError, OSError) as exc:
+            self.show_error(exc)
+        finally:
+            self._sso_task = None
+            self.sso_cancel_button.setVisible(False)
+            self._set_busy(False)
+
+    def cancel_sso(self) -> None:
+        if self._sso_task is not None and not self._sso_task.done():
+            self._sso_task.cancel()

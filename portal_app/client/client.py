@@ -31,6 +31,8 @@ from portal_app.client.models import (
     Me,
     NoticeList,
     NotificationSettings,
+    OidcConfig,
+    OidcStart,
     OpenAccount,
     PaymentRow,
     PaymentsConfig,
@@ -224,6 +226,38 @@ class PortalClient:
         except (ServiceUnreachable, ApiError):
             return False
         return True
+
+    # --- single sign-on (docs/API.md "Single sign-on") ----------------------------------------
+
+    async def oidc_config(self) -> OidcConfig:
+        response = await self._send("GET", "/auth/oidc/config")
+        return OidcConfig.from_json(response.json())
+
+    async def oidc_start(self, redirect_uri: str, code_challenge: str) -> OidcStart:
+        body = {"redirect_uri": redirect_uri, "code_challenge": code_challenge}
+        data = (await self._send("POST", "/auth/oidc/start", body=body)).json()
+        return OidcStart(authorization_url=str(data["authorization_url"]), state=str(data["state"]))
+
+    async def oidc_exchange(
+        self, *, state: str | None, code: str, code_verifier: str, redirect_uri: str
+    ) -> TokenPair:
+        """POST /auth/oidc/exchange; keeps the tokens like sign_in does."""
+        body = {"state": state, "code": code, "code_verifier": code_verifier, "redirect_uri": redirect_uri}
+        response = await self._send("POST", "/auth/oidc/exchange", body=body)
+        return self._adopt(TokenPair.from_json(response.json()))
+
+    async def oidc_sign_out(self) -> str | None:
+        """Like sign_out, for a session that came through the provider; its end-session URL."""
+        token = self._refresh_token
+        self._forget()
+        if token is None:
+            return None
+        try:
+            response = await self._send("POST", "/auth/oidc/sign-out", body={"refresh_token": token})
+        except (ServiceUnreachable, ApiError):
+            return None
+        url = response.json().get("end_session_url")
+        return str(url) if url else None
 
     # --- resources -------------------------------------------------------------------------
 

@@ -526,6 +526,31 @@ class Health:
         )
 
 
+@dataclass(frozen=True)
+class OidcConfig:
+    """Whether the service offers single sign-on, and through whom (GET /auth/oidc/config)."""
+
+    enabled: bool
+    provider_name: str | None
+    staff_password_sign_in: bool
+    loopback_port: int
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> OidcConfig:
+        return cls(
+            enabled=bool(d.get("enabled")),
+            provider_name=d.get("provider_name") or None,
+            staff_password_sign_in=bool(d.get("staff_password_sign_in", True)),
+            loopback_port=int(d.get("loopback_port") or 0),
+        )
+
+
+@dataclass(frozen=True)
+class OidcStart:
+    authorization_url: str
+    state: str
+
+
 # --- claims (docs/API.md "Claims") ----------------------------------------------------------
 
 

@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session
 from services.accounts.models import AccountHolder
 from services.actor import CHANNEL_BY_ROLE, Actor
 from services.audit import service as audit
-from services.auth.models import RefreshToken, SignInThrottle, User
+from services.auth.models import STAFF_ROLES, RefreshToken, SignInThrottle, User
 from services.auth.passwords import hash_password, verify_password
 from services.auth.tokens import AccessClaims, AccessTokens
 from services.clock import Clock
 from services.config import ServiceSettings
 from services.db.base import new_id
-from services.errors import DomainError, Unauthorized
+from services.errors import DomainError, Forbidden, Unauthorized
 
 
 @dataclass(frozen=True)
@@ -294,6 +294,21 @@ def sign_in(
                 after={"email": email, "reason": refusal.code},
             )
             return refusal
+    if user is not None and user.role in STAFF_ROLES and not ctx.settings.staff_password_sign_in:
+        # This deployment lets staff in only through the identity provider (with its second factor).
+        _audit_on_user_chains(
+            session,
+            attempt_actor,
+            ctx.clock,
+            user,
+            action="auth.sign_in_refused",
+            outcome="denied",
+            after={"email": email, "reason": "auth.password_sign_in_disabled"},
+        )
+        return Forbidden(
+            "auth.password_sign_in_disabled",
+            "Staff sign in with the company login here: use the single sign-on button.",
+        )
     if user is None or user.disabled or not verify_password(user.password_hash if user else None, password):
         for throttle in throttles:
             throttle.fail()

@@ -7,10 +7,22 @@ from sqlalchemy.orm import Session
 
 from services.accounts.models import Account, AccountHolder
 from services.api.deps import ActorDep, ContainerDep, client_address, request_id
-from services.auth import service
+from services.auth import oidc_service, service
 from services.auth.models import User
-from services.auth.schemas import Me, RefreshRequest, SignInRequest, TokenPairOut
-from services.errors import DomainError, Unauthorized
+from services.auth.oidc import OidcProvider, check_loopback_redirect
+from services.auth.schemas import (
+    Me,
+    OidcConfigOut,
+    OidcExchangeRequest,
+    OidcSignOutOut,
+    OidcStartOut,
+    OidcStartRequest,
+    RefreshRequest,
+    SignInRequest,
+    TokenPairOut,
+)
+from services.bootstrap import Container
+from services.errors import DomainError, NotFound, Unauthorized
 
 router = APIRouter(tags=["auth"])
 
@@ -108,3 +120,87 @@ def me(actor: ActorDep, c: ContainerDep) -> Me:
         if user is None:
             raise Unauthorized("auth.token_invalid", "Your session has ended. Please sign in again.")
         return me_for(session, user)
+
+
+# --- single sign-on (OpenID Connect) -----------------------------------------------------------
+
+OIDC_PROBLEMS = {
+    **PROBLEMS,
+    400: {"description": "Problem JSON"},
+    403: {"description": "Problem JSON"},
+    404: {"description": "Problem JSON"},
+    503: {"description": "Problem JSON"},
+}
+
+
+def _oidc(c: Container) -> OidcProvider:
+    provider = c.extras.get("oidc")
+    if not isinstance(provider, OidcProvider):
+        raise NotFound("auth.oidc_disabled", "Single sign-on is not offered by this Portal service.")
+    return provider
+
+
+@router.get("/auth/oidc/config", response_model=OidcConfigOut)
+def oidc_config(c: ContainerDep) -> OidcConfigOut:
+    """Whether single sign-on is offered, through whom, and whether staff may still use passwords."""
+    provider = c.extras.get("oidc")
+    enabled = isinstance(provider, OidcProvider)
+    return OidcConfigOut(
+        enabled=enabled,
+        provider_name=provider.display_name if isinstance(provider, OidcProvider) else None,
+        staff_password_sign_in=c.settings.staff_password_sign_in,
+        loopback_port=c.settings.oidc_loopback_port,
+    )
+
+
+@router.post("/auth/oidc/start", response_model=OidcStartOut, responses=OIDC_PROBLEMS)
+def oidc_start(body: OidcStartRequest, c: ContainerDep) -> OidcStartOut:
+    """The provider's authorization URL (code + PKCE S256) and the signed state for this sign-in."""
+    provider = _oidc(c)
+    check_loopback_redirect(body.redirect_uri)
+    return OidcStartOut(
+        **oidc_service.start_sign_in(
+            provider, redirect_uri=body.redirect_uri, code_challenge=body.code_challenge
+        )
+    )
+
+
+@router.post("/auth/oidc/exchange", response_model=TokenPairOut, responses=OIDC_PROBLEMS)
+def oidc_exchange(body: OidcExchangeRequest, request: Request, c: ContainerDep) -> TokenPairOut:
+    """Authorization code + PKCE verifier (or an ID token) + state -> a portal session."""
+    provider = _oidc(c)
+    with c.db.write() as session:
+        outcome = oidc_service.exchange(
+            session,
+            c.auth,
+            provider,
+            state=body.state,
+            code_verifier=body.code_verifier,
+            redirect_uri=body.redirect_uri,
+            code=body.code,
+            id_token=body.id_token,
+            client_address=client_address(request),
+            request_id=request_id(request),
+        )
+        result = None if isinstance(outcome, DomainError) else _pair_out(session, outcome)
+    # Raised after commit: the refusal's audit event is kept, nothing else was written.
+    if isinstance(outcome, DomainError):
+        raise outcome
+    assert result is not None
+    return result
+
+
+@router.post("/auth/oidc/sign-out", response_model=OidcSignOutOut, responses=OIDC_PROBLEMS)
+def oidc_sign_out(body: RefreshRequest, request: Request, c: ContainerDep) -> OidcSignOutOut:
+    """End the portal session; answer the provider's end-session URL for the browser."""
+    provider = _oidc(c)
+    with c.db.write() as session:
+        url = oidc_service.sso_sign_out(
+            session,
+            c.auth,
+            provider,
+            refresh_token=body.refresh_token,
+            client_address=client_address(request),
+            request_id=request_id(request),
+        )
+    return OidcSignOutOut(end_session_url=url)

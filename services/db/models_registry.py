@@ -6,6 +6,7 @@ from services.accounts import models as accounts_models
 from services.audit import checkpoint_models as audit_checkpoint_models
 from services.audit import models as audit_models
 from services.auth import models as auth_models
+from services.auth import oidc_models as auth_oidc_models
 from services.cases import models as cases_models
 from services.claims import models as claims_models
 from services.db.base import Base
@@ -23,6 +24,7 @@ ALL_MODELS = (
     audit_models,
     audit_checkpoint_models,
     auth_models,
+    auth_oidc_models,
     cases_models,
     claims_models,
     documents_models,

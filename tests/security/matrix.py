@@ -33,6 +33,11 @@ PUBLIC = {
     "POST /auth/sign-in",
     "POST /auth/refresh",
     "POST /auth/sign-out",
+    # Single sign-on happens before there is a session (404 auth.oidc_disabled when not offered).
+    "GET /auth/oidc/config",
+    "POST /auth/oidc/start",
+    "POST /auth/oidc/exchange",
+    "POST /auth/oidc/sign-out",
     "GET /id-cards/verify",
     "GET /audit/public-key",  # verifies exported evidence packs offline; a public key by design
     "POST /stripe/webhook",  # authenticated by Stripe's signature instead

@@ -39,10 +39,12 @@ _gc_timer = None
 def collect_garbage_on_gui_thread(app: object, interval_ms: int = 500) -> None:
     """Run Python's cyclic garbage collector only on the GUI thread.
 
-    The embedded service runs in threads of this process. Left automatic, the collector runs in
-    whichever thread allocates at the wrong moment and may free Qt wrappers there, which crashes
-    (seen: a segfault "Garbage-collecting" inside a service worker during a UI test). So automatic
-    collection is switched off and a GUI-thread timer collects instead, with the same thresholds.
+    Only for processes that host a service in threads next to Qt: the UI and journey test
+    fixtures (portal_app/embedded.py's EmbeddedService). `portal run` does not need it: its
+    service is a child process. Left automatic, the collector runs in whichever thread allocates
+    at the wrong moment and may free Qt wrappers there, which crashes (seen: a segfault
+    "Garbage-collecting" inside a service worker during a UI test). So automatic collection is
+    switched off and a GUI-thread timer collects instead, with the same thresholds.
     """
     global _gc_timer
     import gc

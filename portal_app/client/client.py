@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import json
 import random
@@ -85,16 +86,25 @@ class PortalClient:
         timeout: float = 15.0,
         on_refresh_token: Callable[[str], None] | None = None,
         on_session_ended: Callable[[ApiError], None] | None = None,
+        service_headers: dict[str, str] | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         loopback = _is_loopback(self._base_url)
+        # Sent with every request and WebSocket: the embedded service's per-launch key.
+        self._service_headers = dict(service_headers or {})
         # Proxy variables must not reroute the embedded service on 127.0.0.1.
         self._http = httpx.AsyncClient(
             base_url=self._base_url + API_PREFIX,
             timeout=timeout,
             trust_env=not loopback,
-            headers={"Accept": "application/json", "User-Agent": "Portal-Desktop/0.1"},
+            headers={
+                "Accept": "application/json",
+                "User-Agent": "Portal-Desktop/0.1",
+                **self._service_headers,
+            },
         )
+        # Set by rebase(): a live feed waiting out its backoff reconnects at once.
+        self._wake = asyncio.Event()
         self._loopback = loopback
         self._access_token: str | None = None
         self._refresh_token: str | None = None
@@ -110,6 +120,12 @@ class PortalClient:
     @property
     def base_url(self) -> str:
         return self._base_url
+
+    def rebase(self, base_url: str) -> None:
+        """Follow the service to a new address (the embedded service restarted); the session stays."""
+        self._base_url = base_url.rstrip("/")
+        self._http.base_url = httpx.URL(self._base_url + API_PREFIX)
+        self._wake.set()
 
     @property
     def refresh_token(self) -> str | None:
@@ -761,7 +777,7 @@ class PortalClient:
             try:
                 async with connect(
                     self._ws_url(account_id, last_seq),
-                    additional_headers={"Authorization": f"Bearer {token}"},
+                    additional_headers={"Authorization": f"Bearer {token}", **self._service_headers},
                     open_timeout=10,
                     ping_interval=20,
                     ping_timeout=20,
@@ -808,7 +824,9 @@ class PortalClient:
             failures += 1
             report(LiveState.RECONNECTING if failures < OFFLINE_AFTER_ATTEMPTS else LiveState.OFFLINE)
             delay = min(max_backoff, 0.5 * 2 ** (failures - 1))
-            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay * random.uniform(0.8, 1.2))
 
     # --- lifetime --------------------------------------------------------------------------
 

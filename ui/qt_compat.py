@@ -16,13 +16,25 @@ import sys
 
 # As on 3.12, where immortal objects start near 2**62: far beyond any real number of calls.
 _HEADROOM = 1 << 60
+# The bindings known to over-release None (pyproject pins this version exactly). A newer binding
+# must be re-checked with tests/ui/test_qt_compat.py before it is added here or the guard dropped.
+AFFECTED_PYSIDE = frozenset({"6.12.0"})
 _guarded = False
 
 
+def guard_needed() -> bool:
+    """True when the installed binding and interpreter have the defect (PySide6 6.12.0, CPython < 3.12)."""
+    if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
+        return False
+    import PySide6  # the app imports it anyway; cheaper than reading package metadata
+
+    return PySide6.__version__ in AFFECTED_PYSIDE
+
+
 def guard_singleton_refcounts() -> bool:
-    """Make None, True and False effectively immortal on CPython < 3.12; True if applied."""
+    """Make None, True and False effectively immortal where the defect exists; True if applied."""
     global _guarded
-    if _guarded or sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
+    if _guarded or not guard_needed():
         return False
     for obj in (None, True, False):
         # ob_refcnt is the first field of every PyObject in release builds of CPython.

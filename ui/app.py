@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication, QLabel, QProgressBar, QVBoxLayout, QWidget
@@ -36,10 +36,14 @@ from portal_app.session import SessionStore, StoredSession, server_key_for
 from portal_app.settings import AppSettings
 from ui import theme
 from ui.event_loop import run_app
-from ui.main_window import MainWindow
 from ui.qt_compat import guard_singleton_refcounts
 from ui.sign_in import SignInWindow
 from ui.widgets import label
+
+if TYPE_CHECKING:
+    # Imported when an account opens (`_open_main`): the account pages cost a large part of a
+    # cold start, and the sign-in window does not need them.
+    from ui.main_window import MainWindow
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -79,7 +83,8 @@ class PortalApp(QObject):
     Threading/async rule: lives on the Qt thread and runs its coroutines on the qasync loop.
     Blocking work never runs here: the embedded service is a child process (waiting for its
     ready line goes through asyncio.to_thread), and keyring calls (D-Bus, possibly an unlock
-    prompt) go through a one-thread executor, which also keeps rotated refresh tokens written in the order they were issued.
+    prompt) go through a one-thread executor, which also keeps rotated refresh tokens written
+    in the order they were issued.
     """
 
     signInShown = Signal()
@@ -315,6 +320,8 @@ class PortalApp(QObject):
 
     def _open_main(self, client: PortalClient, me: Me) -> None:
         self._ending_session = False
+        from ui.main_window import MainWindow
+
         window_class: Any = MainWindow
         if me.is_staff:
             # The role decides: agents, supervisors and branch staff get the staff window.

@@ -12,8 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
+import importlib
 import logging
 import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -191,6 +194,7 @@ class PortalApp(QObject):
     # --- start-up --------------------------------------------------------------------------
 
     def start(self) -> None:
+        _preload_account_pages()
         if not self.server_url:
             # Warm the service up while the person types their password.
             self._spawn(self.service_url()).add_done_callback(_consume_exception)
@@ -471,6 +475,30 @@ class PortalApp(QObject):
             # Closing the lifetime pipe lets the child finish its requests and jobs, then exit.
             await asyncio.to_thread(self.service.stop)
         self._keyring_pool.shutdown(wait=True)
+
+
+def _preload_account_pages() -> None:
+    """Import the account window's modules off the GUI thread while the person types.
+
+    Imported on the GUI thread at sign-in they stalled painting for over a second on a loaded
+    machine (tests/ui/test_stalls.py). The modules create no Qt objects at import. The collector
+    is held off meanwhile so it cannot run in this thread over Qt wrappers (ui/qt_compat.py).
+    """
+    if "ui.main_window" in sys.modules:
+        return
+
+    def load() -> None:
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            importlib.import_module("ui.main_window")
+        except Exception:  # imported again (and reported) when the account opens
+            log.exception("Preloading the account pages failed")
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    threading.Thread(target=load, name="portal-preload", daemon=True).start()
 
 
 def _consume_exception(task: asyncio.Future[Any]) -> None:

@@ -28,6 +28,7 @@ class StallReport:
     longest_label: str = ""
     beats: int = 0
     stalls: list[Stall] = field(default_factory=list)
+    longest_by_label: dict[str, float] = field(default_factory=dict)
 
 
 class StallDetector(QObject):
@@ -75,6 +76,8 @@ class StallDetector(QObject):
         self._last = now
         report = self.report
         report.beats += 1
+        if late_ms > report.longest_by_label.get(self._label, 0.0):
+            report.longest_by_label[self._label] = late_ms
         if late_ms > report.longest_ms:
             report.longest_ms = late_ms
             report.longest_label = self._label

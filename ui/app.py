@@ -27,7 +27,6 @@ from PySide6.QtWidgets import QApplication, QLabel, QProgressBar, QVBoxLayout, Q
 
 from portal_app.client import (
     ApiError,
-    LiveState,
     Me,
     OidcConfig,
     PortalClient,
@@ -173,14 +172,15 @@ class PortalApp(QObject):
         """The child died on its own: say so while the supervisor restarts it."""
         log.warning("The embedded service stopped (exit %s); restarting it", exit_code)
         self.serviceDown.emit()
-        window = self.main_window
-        if window is not None:
-            window._set_feed_state(LiveState.RECONNECTING.value)
-            window.statusBar().showMessage("Portal stopped on this computer: reconnecting…")
+        # The live-feed indicator says "Reconnecting" by itself once its socket drops; this says why.
+        if self.main_window is not None:
+            self.main_window.statusBar().showMessage("Portal stopped on this computer: reconnecting…")
 
     def _service_up(self, url: str) -> None:
         if self.client is not None:
             self.client.rebase(url)  # also wakes the live feed out of its backoff
+        if self.main_window is not None:
+            self.main_window.statusBar().clearMessage()
         self.serviceUp.emit(url)
 
     def _service_gave_up(self, exc: BaseException) -> None:

@@ -120,8 +120,10 @@ def test_a_killed_service_is_restarted_and_the_feed_loses_no_event(
 
     # Then the app says it is reconnecting, and restarts the service by itself
     wait_until(qtbot, lambda: bool(downs), timeout=15_000)
-    indicator = app.main_window.feed_indicator  # type: ignore[union-attr]
-    assert indicator.property("state") in {"reconnecting", "offline"}
+    main = app.main_window
+    assert main is not None
+    assert "reconnecting" in main.statusBar().currentMessage()
+    wait_until(qtbot, lambda: main.feed_indicator.property("state") in {"reconnecting", "offline"})
     wait_until(qtbot, lambda: service.url is not None and service.running(), timeout=120_000)
     assert service.pid != old_pid and service.restarts == 1
     # And changes made right after the restart reach the feed, which resumes on its own

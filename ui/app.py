@@ -528,15 +528,17 @@ def run(
     *,
     data_dir: Path | None = None,
     configure: Callable[[PortalApp], None] | None = None,
+    service: ServiceProcess | None = None,
 ) -> int:
     """Run the desktop app until the user closes it; returns the process exit code.
 
-    `configure` receives the controller before it starts (bench/startup.py hooks timings there).
+    `configure` receives the controller before it starts (bench/startup.py hooks timings there);
+    `service` is the embedded service's child when the caller spawned it already (`portal run`
+    does, before importing this module).
     """
     guard_singleton_refcounts()
     settings = AppSettings.load(server_url, data_dir)
-    service = None
-    if not settings.server_url:
+    if service is None and not settings.server_url:
         # First of all: the child imports, migrates and seeds on the other core while Qt starts
         # here and the person types their password.
         service = ServiceProcess(settings.data_dir, jobs_in_process=True)

@@ -38,6 +38,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 LAUNCH_KEY_HEADER = "X-Portal-Launch-Key"
 LAUNCH_KEY_ENV = "PORTAL_LAUNCH_KEY"
 READY_PREFIX = "PORTAL-SERVICE-READY "
@@ -111,6 +112,9 @@ class ServiceProcess:
         env[LAUNCH_KEY_ENV] = self.launch_key
         env.setdefault("PORTAL_JWT_SECRET", self._jwt_secret)
         env["PYTHONUNBUFFERED"] = "1"
+        # The child runs in the data directory: make this package importable there too (a source
+        # checkout run without installing it).
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), env.get("PYTHONPATH")]))
         command = [
             self.python,
             "-m",

@@ -457,11 +457,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = AppSettings.load(
         server_url=args.server, data_dir=Path(args.data_dir) if args.data_dir else None
     )
+    service = None
     if settings.server_url is None:
+        # Before Qt and the UI modules load: the service child imports, migrates and seeds meanwhile.
+        from portal_app.service_process import ServiceProcess
+
+        service = ServiceProcess(settings.data_dir, jobs_in_process=True)
+        service.spawn()
         print_demo_sign_ins()
     from ui.app import run
 
-    return run(settings.server_url, data_dir=settings.data_dir)
+    return run(settings.server_url, data_dir=settings.data_dir, service=service)
 
 
 def build_parser() -> argparse.ArgumentParser:

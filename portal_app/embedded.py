@@ -1,4 +1,8 @@
-"""The embedded default: the same service, on 127.0.0.1 with an ephemeral port, inside the app.
+"""The service in a thread of the calling process, on 127.0.0.1 with an ephemeral port.
+
+For tests that need the service's container in-process (tests/support.py, tests/ui fixtures).
+`portal run` does not use it: the app starts the service as a child process
+(portal_app/service_process.py), so no service thread shares the GUI process.
 
 Threading rule: `start()` blocks until the service answers and may be called from any thread
 except the Qt GUI thread (use asyncio.to_thread). The server runs on its own thread with its

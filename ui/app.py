@@ -1,8 +1,10 @@
 """The desktop app: starts (or connects to) the service, signs in, opens the account.
 
-`run()` is what `portal run [--server URL]` calls. The window appears first; the embedded
-service (FastAPI, SQLAlchemy, migrations: seconds of work) starts in a worker thread meanwhile,
-and the sign-in button simply waits for it.
+`run()` is what `portal run [--server URL]` calls. Without a server it first starts the embedded
+service as a child process (portal_app/service_process.py: FastAPI, SQLAlchemy, migrations are
+that process's work, never this one's), then shows the window; the sign-in button simply waits
+for the child to report its address. The app supervises the child: a crash shows "reconnecting",
+the child is restarted and the client and live feed follow it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import importlib
 import logging
 import sys
@@ -17,20 +20,32 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication, QLabel, QProgressBar, QVBoxLayout, QWidget
 
-from portal_app.client import ApiError, Me, OidcConfig, PortalClient, PortalError, ServiceUnreachable
+from portal_app.client import (
+    ApiError,
+    Me,
+    OidcConfig,
+    PortalClient,
+    PortalError,
+    ServiceUnreachable,
+)
+from portal_app.service_process import ServiceProcess
 from portal_app.session import SessionStore, StoredSession, server_key_for
 from portal_app.settings import AppSettings
 from ui import theme
 from ui.event_loop import run_app
-from ui.main_window import MainWindow
-from ui.qt_compat import collect_garbage_on_gui_thread, guard_singleton_refcounts
+from ui.qt_compat import guard_singleton_refcounts
 from ui.sign_in import SignInWindow
 from ui.widgets import label
+
+if TYPE_CHECKING:
+    # Imported when an account opens (`_open_main`): the account pages cost a large part of a
+    # cold start, and the sign-in window does not need them.
+    from ui.main_window import MainWindow
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -68,16 +83,26 @@ class PortalApp(QObject):
     """Owns the windows, the session store, the client and (by default) the embedded service.
 
     Threading/async rule: lives on the Qt thread and runs its coroutines on the qasync loop.
-    Blocking work never runs here: the embedded service starts via asyncio.to_thread, and
-    keyring calls (D-Bus, possibly an unlock prompt) go through a one-thread executor, which
-    also keeps rotated refresh tokens written in the order they were issued.
+    Blocking work never runs here: the embedded service is a child process (waiting for its
+    ready line goes through asyncio.to_thread), and keyring calls (D-Bus, possibly an unlock
+    prompt) go through a one-thread executor, which also keeps rotated refresh tokens written
+    in the order they were issued.
     """
 
     signInShown = Signal()
     mainShown = Signal()
     overviewShown = Signal()
 
-    def __init__(self, server_url: str | None = None, data_dir: Path | None = None) -> None:
+    serviceDown = Signal()  # the embedded service's process ended on its own
+    serviceUp = Signal(str)  # ... and was restarted at this URL
+
+    def __init__(
+        self,
+        server_url: str | None = None,
+        data_dir: Path | None = None,
+        *,
+        service: ServiceProcess | None = None,
+    ) -> None:
         super().__init__()
         settings = AppSettings.load(server_url, data_dir)
         self.server_url = settings.server_url
@@ -87,8 +112,10 @@ class PortalApp(QObject):
         self.sign_in_window: SignInWindow | None = None
         self.main_window: MainWindow | None = None
         self.opening_window: OpeningWindow | None = None
-        self.embedded: Any = None  # portal_app.embedded.EmbeddedService once started
+        # The embedded service's child process (None with --server); `run()` may have started it.
+        self.service: ServiceProcess | None = service
         self._service_task: asyncio.Future[str] | None = None
+        self._supervisor: asyncio.Future[Any] | None = None
         self._keyring_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="portal-keyring")
         self._closed = asyncio.Event()
         self._tasks: set[asyncio.Future[Any]] = set()
@@ -126,30 +153,48 @@ class PortalApp(QObject):
             self._service_task.done() and self._service_task.exception() is not None
         ):
             self._service_task = self._spawn(self._start_embedded())
-        return await asyncio.shield(self._service_task)
+        url = await asyncio.shield(self._service_task)
+        # After a restart the child may listen elsewhere: its current address wins.
+        return self.service.url if self.service is not None and self.service.url else url
 
     async def _start_embedded(self) -> str:
-        data_dir = self.data_dir
-
-        def start() -> tuple[Any, str]:
-            # Imported in the worker: FastAPI and SQLAlchemy cost a second or more to import,
-            # and the sign-in window is already on screen while this runs.
-            from portal_app import embedded
-
-            data_dir.mkdir(parents=True, exist_ok=True)
-            # Background jobs (autopay, scheduled payments, grace periods) run in this process.
-            service = embedded.EmbeddedService(
-                embedded.ServiceSettings.load(data_dir=data_dir, jobs_in_process=True)
+        if self.service is None:
+            # Background jobs (autopay, scheduled payments, grace periods) run in the child.
+            self.service = ServiceProcess(self.data_dir, jobs_in_process=True)
+        url = await self.service.start()
+        if self._supervisor is None:
+            self._supervisor = self._spawn(
+                self.service.supervise(self._service_down, self._service_up, self._service_gave_up)
             )
-            return service, service.start()
-
-        service, url = await asyncio.to_thread(start)
-        self.embedded = service
         return url
+
+    def _service_down(self, exit_code: int | None) -> None:
+        """The child died on its own: say so while the supervisor restarts it."""
+        log.warning("The embedded service stopped (exit %s); restarting it", exit_code)
+        self.serviceDown.emit()
+        # The live-feed indicator says "Reconnecting" by itself once its socket drops; this says why.
+        if self.main_window is not None:
+            self.main_window.statusBar().showMessage("Portal stopped on this computer: reconnecting…")
+
+    def _service_up(self, url: str) -> None:
+        if self.client is not None:
+            self.client.rebase(url)  # also wakes the live feed out of its backoff
+        if self.main_window is not None:
+            self.main_window.statusBar().clearMessage()
+        self.serviceUp.emit(url)
+
+    def _service_gave_up(self, exc: BaseException) -> None:
+        log.error("The embedded service could not be restarted: %s", exc)
+        if self.main_window is not None:
+            self.main_window.statusBar().showMessage(
+                "Portal could not restart on this computer. Close and open the app again; "
+                f"details are in {self.data_dir / 'service.log'}."
+            )
 
     # --- start-up --------------------------------------------------------------------------
 
     def start(self) -> None:
+        _preload_account_pages()
         if not self.server_url:
             # Warm the service up while the person types their password.
             self._spawn(self.service_url()).add_done_callback(_consume_exception)
@@ -192,6 +237,7 @@ class PortalApp(QObject):
             url,
             on_refresh_token=self._remember_rotated_token,
             on_session_ended=self._session_ended,
+            service_headers=self.service.headers if self.service is not None else None,
         )
         return self.client
 
@@ -282,6 +328,8 @@ class PortalApp(QObject):
 
     def _open_main(self, client: PortalClient, me: Me) -> None:
         self._ending_session = False
+        from ui.main_window import MainWindow
+
         window_class: Any = MainWindow
         if me.is_staff:
             # The role decides: agents, supervisors and branch staff get the staff window.
@@ -427,10 +475,34 @@ class PortalApp(QObject):
             # Still starting: let it finish so it can be stopped cleanly.
             with contextlib.suppress(Exception):
                 await self._service_task
-        if self.embedded is not None:
-            await asyncio.to_thread(self.embedded.stop)
-            self.embedded = None
+        if self.service is not None:
+            # Closing the lifetime pipe lets the child finish its requests and jobs, then exit.
+            await asyncio.to_thread(self.service.stop)
         self._keyring_pool.shutdown(wait=True)
+
+
+def _preload_account_pages() -> None:
+    """Import the account window's modules off the GUI thread while the person types.
+
+    Imported on the GUI thread at sign-in they stalled painting for over a second on a loaded
+    machine (tests/ui/test_stalls.py). The modules create no Qt objects at import. The collector
+    is held off meanwhile so it cannot run in this thread over Qt wrappers (ui/qt_compat.py).
+    """
+    if "ui.main_window" in sys.modules:
+        return
+
+    def load() -> None:
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            importlib.import_module("ui.main_window")
+        except Exception:  # imported again (and reported) when the account opens
+            log.exception("Preloading the account pages failed")
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    threading.Thread(target=load, name="portal-preload", daemon=True).start()
 
 
 def _consume_exception(task: asyncio.Future[Any]) -> None:
@@ -450,7 +522,8 @@ def create_application() -> QApplication:
     # We decide when to quit: windows are swapped (sign-in <-> main) and must not end the app.
     app.setQuitOnLastWindowClosed(False)
     theme.apply_theme(app)
-    collect_garbage_on_gui_thread(app)  # the embedded service's threads must never free Qt objects
+    # No service threads live in this process any more (the service is a child process), so
+    # Python's garbage collector runs automatically here as everywhere else.
     return app
 
 
@@ -459,21 +532,26 @@ def run(
     *,
     data_dir: Path | None = None,
     configure: Callable[[PortalApp], None] | None = None,
+    service: ServiceProcess | None = None,
 ) -> int:
     """Run the desktop app until the user closes it; returns the process exit code.
 
-    `configure` receives the controller before it starts (bench/startup.py hooks timings there).
+    `configure` receives the controller before it starts (bench/startup.py hooks timings there);
+    `service` is the embedded service's child when the caller spawned it already (`portal run`
+    does, before importing this module).
     """
     guard_singleton_refcounts()
-    if not server_url:
-        # Begin importing the service layer (FastAPI, SQLAlchemy: the bulk of a cold start)
-        # while Qt starts; the embedded start-up later finds the modules already loaded.
-        threading.Thread(target=importlib.import_module, args=("portal_app.embedded",), daemon=True).start()
+    settings = AppSettings.load(server_url, data_dir)
+    if service is None and not settings.server_url:
+        # First of all: the child imports, migrates and seeds on the other core while Qt starts
+        # here and the person types their password.
+        service = ServiceProcess(settings.data_dir, jobs_in_process=True)
+        service.spawn()
 
     app = create_application()
 
     async def main() -> int:
-        controller = PortalApp(server_url, data_dir)
+        controller = PortalApp(server_url, data_dir, service=service)
         if configure is not None:
             configure(controller)
         return await controller.run_until_closed()

@@ -16,13 +16,25 @@ import sys
 
 # As on 3.12, where immortal objects start near 2**62: far beyond any real number of calls.
 _HEADROOM = 1 << 60
+# The bindings known to over-release None (pyproject pins this version exactly). A newer binding
+# must be re-checked with tests/ui/test_qt_compat.py before it is added here or the guard dropped.
+AFFECTED_PYSIDE = frozenset({"6.12.0"})
 _guarded = False
 
 
+def guard_needed() -> bool:
+    """True when the installed binding and interpreter have the defect (PySide6 6.12.0, CPython < 3.12)."""
+    if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
+        return False
+    import PySide6  # the app imports it anyway; cheaper than reading package metadata
+
+    return PySide6.__version__ in AFFECTED_PYSIDE
+
+
 def guard_singleton_refcounts() -> bool:
-    """Make None, True and False effectively immortal on CPython < 3.12; True if applied."""
+    """Make None, True and False effectively immortal where the defect exists; True if applied."""
     global _guarded
-    if _guarded or sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
+    if _guarded or not guard_needed():
         return False
     for obj in (None, True, False):
         # ob_refcnt is the first field of every PyObject in release builds of CPython.
@@ -39,10 +51,12 @@ _gc_timer = None
 def collect_garbage_on_gui_thread(app: object, interval_ms: int = 500) -> None:
     """Run Python's cyclic garbage collector only on the GUI thread.
 
-    The embedded service runs in threads of this process. Left automatic, the collector runs in
-    whichever thread allocates at the wrong moment and may free Qt wrappers there, which crashes
-    (seen: a segfault "Garbage-collecting" inside a service worker during a UI test). So automatic
-    collection is switched off and a GUI-thread timer collects instead, with the same thresholds.
+    Only for processes that host a service in threads next to Qt: the UI and journey test
+    fixtures (portal_app/embedded.py's EmbeddedService). `portal run` does not need it: its
+    service is a child process. Left automatic, the collector runs in whichever thread allocates
+    at the wrong moment and may free Qt wrappers there, which crashes (seen: a segfault
+    "Garbage-collecting" inside a service worker during a UI test). So automatic collection is
+    switched off and a GUI-thread timer collects instead, with the same thresholds.
     """
     global _gc_timer
     import gc

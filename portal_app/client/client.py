@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import json
 import random
+import ssl
 from collections.abc import AsyncIterator, Callable
 from datetime import date
 from pathlib import Path
@@ -86,16 +88,31 @@ class PortalClient:
         timeout: float = 15.0,
         on_refresh_token: Callable[[str], None] | None = None,
         on_session_ended: Callable[[ApiError], None] | None = None,
+        service_headers: dict[str, str] | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         loopback = _is_loopback(self._base_url)
+        # Sent with every request and WebSocket: the embedded service's per-launch key.
+        self._service_headers = dict(service_headers or {})
+        verify: ssl.SSLContext | bool = True
+        if loopback and self._base_url.startswith("http://"):
+            # Plain HTTP on this computer: no CA bundle to load (0.4 s and more on the GUI thread
+            # when the client is made). A context that trusts nothing fails closed should TLS come up.
+            verify = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         # Proxy variables must not reroute the embedded service on 127.0.0.1.
         self._http = httpx.AsyncClient(
             base_url=self._base_url + API_PREFIX,
             timeout=timeout,
             trust_env=not loopback,
-            headers={"Accept": "application/json", "User-Agent": "Portal-Desktop/0.1"},
+            verify=verify,
+            headers={
+                "Accept": "application/json",
+                "User-Agent": "Portal-Desktop/0.1",
+                **self._service_headers,
+            },
         )
+        # Set by rebase(): a live feed waiting out its backoff reconnects at once.
+        self._wake = asyncio.Event()
         self._loopback = loopback
         self._access_token: str | None = None
         self._refresh_token: str | None = None
@@ -111,6 +128,12 @@ class PortalClient:
     @property
     def base_url(self) -> str:
         return self._base_url
+
+    def rebase(self, base_url: str) -> None:
+        """Follow the service to a new address (the embedded service restarted); the session stays."""
+        self._base_url = base_url.rstrip("/")
+        self._http.base_url = httpx.URL(self._base_url + API_PREFIX)
+        self._wake.set()
 
     @property
     def refresh_token(self) -> str | None:
@@ -767,7 +790,7 @@ class PortalClient:
             try:
                 async with connect(
                     self._ws_url(account_id, last_seq),
-                    additional_headers={"Authorization": f"Bearer {token}"},
+                    additional_headers={"Authorization": f"Bearer {token}", **self._service_headers},
                     open_timeout=10,
                     ping_interval=20,
                     ping_timeout=20,
@@ -814,7 +837,9 @@ class PortalClient:
             failures += 1
             report(LiveState.RECONNECTING if failures < OFFLINE_AFTER_ATTEMPTS else LiveState.OFFLINE)
             delay = min(max_backoff, 0.5 * 2 ** (failures - 1))
-            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay * random.uniform(0.8, 1.2))
 
     # --- lifetime --------------------------------------------------------------------------
 

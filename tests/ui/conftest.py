@@ -23,7 +23,7 @@ from portal_app.embedded import EmbeddedService
 from services.config import ServiceSettings
 from tests.ui.memory_keyring import MemoryKeyring
 from ui.app import PortalApp, create_application
-from ui.qt_compat import guard_singleton_refcounts
+from ui.qt_compat import collect_garbage_on_gui_thread, guard_singleton_refcounts
 
 # Before pytest-qt creates the QApplication: PySide6 6.12 on 3.11 over-releases None.
 guard_singleton_refcounts()
@@ -40,6 +40,9 @@ def qapp_cls() -> type[QApplication]:
 @pytest.fixture(scope="session")
 def qasync_loop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     create_application()  # theme, font, quit policy: the same set-up as `portal run`
+    # Unlike `portal run`, these tests host services in this process (EmbeddedService threads):
+    # the collector must not run in those threads over Qt wrappers (ui/qt_compat.py).
+    collect_garbage_on_gui_thread(qapp)
     loop = qasync.QEventLoop(qapp, already_running=True)
     asyncio.set_event_loop(loop)
     asyncio.events._set_running_loop(None)  # claimed per test by `qasync_running`

@@ -74,6 +74,18 @@ class CaseAttachmentInfo:
 
 
 @dataclass(frozen=True)
+class CaseLimits:
+    """What the service accepts on a new case's attachments (GET /accounts/{id}/cases)."""
+
+    max_attachments: int
+    max_attachment_bytes: int
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> CaseLimits:
+        return cls(int(d["max_attachments"]), int(d["max_attachment_bytes"]))
+
+
+@dataclass(frozen=True)
 class Case:
     id: str
     number: str

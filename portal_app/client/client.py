@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from portal_app.client.case_models import Case, ServiceDashboard
+from portal_app.client.case_models import Case, CaseLimits, ServiceDashboard
 from portal_app.client.errors import ApiError, NotSignedIn, ServiceUnreachable
 from portal_app.client.models import (
     AccountNote,
@@ -553,8 +553,12 @@ class PortalClient:
 
     async def cases(self, account_id: str) -> list[Case]:
         """GET /accounts/{id}/cases: the account's complaints and disputes, newest first."""
-        response = await self._authed("GET", f"/accounts/{quote(account_id, safe='')}/cases")
-        return [Case.from_json(c) for c in response.json().get("cases") or []]
+        return (await self.case_list(account_id))[0]
+
+    async def case_list(self, account_id: str) -> tuple[list[Case], CaseLimits]:
+        """The account's cases and the attachment limits the service enforces on new ones."""
+        data = (await self._authed("GET", f"/accounts/{quote(account_id, safe='')}/cases")).json()
+        return [Case.from_json(c) for c in data.get("cases") or []], CaseLimits.from_json(data["limits"])
 
     async def case(self, account_id: str, case_id: str) -> Case:
         path = f"/accounts/{quote(account_id, safe='')}/cases/{quote(case_id, safe='')}"

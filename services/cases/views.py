@@ -62,7 +62,14 @@ def list_cases(account_id: PathId, actor: ActorDep, c: ContainerDep) -> dict[str
     """An account's cases, newest first."""
     with c.db.read() as session:
         cases = service.list_cases(session, actor, c.clock, account_id=account_id)
-        return {"cases": [_out(session, case, actor, c) for case in cases]}
+        return {
+            "cases": [_out(session, case, actor, c) for case in cases],
+            # What the service accepts, so the app checks files before sending (never a copy).
+            "limits": {
+                "max_attachments": service.MAX_ATTACHMENTS,
+                "max_attachment_bytes": service.MAX_ATTACHMENT_BYTES,
+            },
+        }
 
 
 @router.get("/accounts/{account_id}/cases/{case_id}")
@@ -142,7 +149,14 @@ def queue(
     """Open cases for staff, the most urgent promise first."""
     with c.db.read() as session:
         cases = service.case_queue(session, actor, c.clock, team=team, overdue_only=overdue_only)
-        return {"cases": [_out(session, case, actor, c) for case in cases]}
+        return {
+            "cases": [_out(session, case, actor, c) for case in cases],
+            # What the service accepts, so the app checks files before sending (never a copy).
+            "limits": {
+                "max_attachments": service.MAX_ATTACHMENTS,
+                "max_attachment_bytes": service.MAX_ATTACHMENT_BYTES,
+            },
+        }
 
 
 @router.get("/cases/dashboard")

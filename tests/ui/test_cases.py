@@ -53,6 +53,18 @@ def test_customer_raises_a_case_with_an_inline_error_then_escalates_it(
         # Given the form with a description the service will refuse (checked client-side first)
         page.open_form()
         form = page.form
+        # The form checks files against the limits the service states, not a copied constant
+        qtbot.waitUntil(lambda: form.limits is not None, timeout=10_000)
+        limits = run(qtbot, client.case_list(view.account_id))[1]
+        assert form.limits == limits
+        big = tmp_path / "scan.txt"
+        big.write_bytes(b"x" * (limits.max_attachment_bytes + 1))
+        form.add_files([big])
+        assert form.attachments == []
+        assert (
+            form.error_text("attachments")
+            == f"scan.txt is larger than {limits.max_attachment_bytes // 1000} KB."
+        )
         form.category.setCurrentIndex(form.category.findData("double_charge"))
         form.subject.setText("Charged twice in November")
         form.description.setPlainText("Twice?")

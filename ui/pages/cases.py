@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from portal_app.client import AccountOverview, ApiError, PortalClient, PortalError
-from portal_app.client.case_models import Case
+from portal_app.client.case_models import Case, CaseLimits
 from ui import theme
 from ui.widgets import Badge, Card, EmptyState, Page, clear_layout, label
 
@@ -77,16 +77,16 @@ FIELD_ERRORS = {
     "case.category_unknown": ("category", "Choose what your case is about."),
     "case.policy_unknown": ("about", "That policy is not on your account."),
     "case.claim_unknown": ("about", "That claim is not on your account."),
-    "case.too_many_attachments": ("attachments", "Attach at most 5 files."),
+    # The limits' numbers come from the service (its detail names them), never a copied constant.
+    "case.too_many_attachments": ("attachments", ""),
     "case.attachment_type": ("attachments", "Attach PDF, PNG, JPEG or text files only."),
-    "case.attachment_too_large": ("attachments", "Each file must be under 500 KB."),
+    "case.attachment_too_large": ("attachments", ""),
     "case.attachment_empty": ("attachments", "One of the files is empty."),
     "case.attachment_unreadable": ("attachments", "One of the files could not be read."),
     "case.message_too_short": ("message", "Write a few words first."),
     "case.closed": ("message", "This case is closed. Raise a new case if something is still wrong."),
     "request.too_large": ("attachments", "The files are too large together. Attach fewer or smaller files."),
 }
-MAX_FILE_BYTES = 500_000
 
 
 def when(value: datetime | None) -> str:
@@ -233,6 +233,8 @@ class CaseForm(Card):
             icon_name="help",
         )
         self.attachments: list[Attachment] = []
+        # The service's attachment limits (from the case list); until they arrive, it alone checks.
+        self.limits: CaseLimits | None = None
         self.inputs: dict[str, QWidget] = {}
         self.errors: dict[str, QLabel] = {}
         grid = QGridLayout()
@@ -328,14 +330,18 @@ class CaseForm(Card):
     def add_files(self, paths: list[Path]) -> None:
         """Attach files (the dialog calls this; so can tests). Checked here before any upload."""
         self.clear_error("attachments")
+        limits = self.limits
         for path in paths:
             data = path.read_bytes()
-            if len(data) > MAX_FILE_BYTES:
-                self.show_error("attachments", f"{path.name} is larger than 500 KB.")
+            if limits is not None and len(data) > limits.max_attachment_bytes:
+                size = f"{limits.max_attachment_bytes // 1000} KB"
+                self.show_error("attachments", f"{path.name} is larger than {size}.")
                 continue
             media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
             self.attachments.append(Attachment(path.name, media_type, data))
-        self.attachments = self.attachments[:5]
+        if limits is not None and len(self.attachments) > limits.max_attachments:
+            self.attachments = self.attachments[: limits.max_attachments]
+            self.show_error("attachments", f"Attach at most {limits.max_attachments} files.")
         names = ", ".join(a.filename for a in self.attachments)
         self.files_label.setText(f"Attached: {names}" if names else "No files attached.")
 
@@ -456,7 +462,7 @@ class CasesPage(Page):
     @qasync.asyncSlot()
     async def reload(self) -> None:
         try:
-            cases = await self.client.cases(self.account_id)
+            cases, limits = await self.client.case_list(self.account_id)
         except PortalError as exc:
             self.error.setText(
                 f"We could not load your cases ({exc}). They will show when we can reach Portal."
@@ -464,6 +470,7 @@ class CasesPage(Page):
             self.error.setVisible(True)
             return
         self.error.setVisible(False)
+        self.form.limits = limits
         self.show_cases(cases)
 
     def show_cases(self, cases: list[Case]) -> None:
@@ -530,6 +537,7 @@ class CasesPage(Page):
 
     def _show_api_error(self, exc: ApiError) -> None:
         field, text = FIELD_ERRORS.get(exc.code, (None, ""))
+        text = text or exc.detail or "Please check this."
         if field in self.form.errors:
             self.form.show_error(field, text)
             return
@@ -551,7 +559,7 @@ class CasesPage(Page):
             )
         except ApiError as exc:
             if card is not None:
-                card.show_error(FIELD_ERRORS.get(exc.code, ("", exc.detail or exc.code))[1])
+                card.show_error(FIELD_ERRORS.get(exc.code, ("", ""))[1] or exc.detail or exc.code)
             return
         except PortalError as exc:
             if card is not None:

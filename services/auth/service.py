@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, event, exists, select, update
+from sqlalchemy import ColumnElement, event, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -223,6 +223,12 @@ def _lock_counters(session: Session, keys: list[str]) -> None:
     # address rows in different orders (PostgreSQL deadlocks): insert-if-missing, then lock sorted.
     keys = sorted(set(keys))
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # Rows alone still deadlocked under bursts (a new counter row is locked by its insert
+        # before the sorted FOR UPDATE): attempts on the same counters first queue on advisory
+        # locks, taken in key order and held to commit, so they never hold rows in two orders.
+        for key in keys:
+            session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
     if dialect in ("postgresql", "sqlite"):
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         session.execute(

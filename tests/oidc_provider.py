@@ -217,6 +217,35 @@ def datetime_utc_now() -> Any:
     return datetime.datetime.now(datetime.UTC)
 
 
+def _unique_access_tokens() -> None:
+    """Make Canaille's access tokens unique (once per process, before its app is created).
+
+    Canaille 0.3.6 issues the access token as a JWT of the person's claims with whole-second
+    times and no `jti`: two sign-ins of one person within a second get the same token, its store
+    refuses the duplicate (UNIQUE token.access_token) and the token request fails (the portal then
+    reports the provider unavailable). Its generator is looked up by name when the app is built,
+    so a wrapper that waits for a fresh token is installed under that name."""
+    from canaille.oidc import provider
+
+    original = provider.generate_access_token
+    if getattr(original, "portal_unique", False):
+        return
+    issued: set[str] = set()
+    lock = threading.Lock()
+
+    def generate(client: Any, grant_type: str, user: Any, scope: str) -> str:
+        with lock:
+            while True:
+                token: str = original(client, grant_type, user, scope)
+                if token not in issued:
+                    issued.add(token)
+                    return token
+                time.sleep(0.2)  # the next whole second gives a new token
+
+    generate.portal_unique = True  # type: ignore[attr-defined]
+    provider.generate_access_token = generate
+
+
 @contextmanager
 def running_provider(folder: Path) -> Iterator[Provider]:
     """Start Canaille on 127.0.0.1 (ephemeral port) with the people above; stop it on exit."""
@@ -235,6 +264,7 @@ def running_provider(folder: Path) -> Iterator[Provider]:
     key = RSAKey.generate_key(2048)
     key.ensure_kid()
     jwk = {**key.as_dict(private=True), "alg": "RS256", "use": "sig"}
+    _unique_access_tokens()
     app = create_app(config=_canaille_config(port, folder, jwk))
     backend = Backend.instance
     # Canaille's settings model has no email_verified mapping; its claim builder reads this

@@ -128,6 +128,10 @@ class GroupedEventsModel(QAbstractItemModel):
         """Events held (deliveries included)."""
         return len(self._seqs)
 
+    def held_seqs(self) -> list[int]:
+        """The sequence numbers of every event held, deliveries included, ascending."""
+        return sorted(self._seqs)
+
     def add_events(self, events: list[AuditEvent]) -> list[AuditEvent]:
         """Add events (any order, duplicates ignored); new ones appear at once. Returns them."""
         fresh = sorted((e for e in events if e.seq not in self._seqs), key=lambda e: e.seq)

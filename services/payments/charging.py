@@ -442,7 +442,7 @@ def succeed(session: Session, rt: PaymentsRuntime, p: Payment, actor: Actor) -> 
 
 
 def _allocate(session: Session, p: Payment, now: Any) -> list[tuple[str, int]]:
-    items = payments.open_installments(session, p.policy_id)
+    items = payments.open_installments(session, p.policy_id, lock=True)
     if p.kind == "autopay":
         # The installment being paid first, then anything older or newer.
         items.sort(key=lambda i: (i.id != p.source_id, i.due_date, i.number))

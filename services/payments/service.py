@@ -162,12 +162,17 @@ def policy_for(
     return policy, acting
 
 
-def open_installments(session: Session, policy_id: str) -> list[Installment]:
-    rows = session.scalars(
+def open_installments(session: Session, policy_id: str, *, lock: bool = False) -> list[Installment]:
+    """The policy's unpaid installments, oldest first; `lock` holds their rows to commit.
+
+    Allocating a payment must lock: two charges succeeding at once on PostgreSQL would otherwise
+    both add to the same `paid_minor` they read, and one payment would vanish from the balance."""
+    query = (
         select(Installment)
         .where(Installment.policy_id == policy_id)
         .order_by(Installment.due_date, Installment.number)
     )
+    rows = session.scalars(query.with_for_update() if lock else query)
     return [i for i in rows if i.status != "waived" and i.outstanding_minor > 0]
 
 

@@ -7,7 +7,6 @@ download: the page asks for the bytes with the matching disposition.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 from typing import Any
@@ -45,6 +44,7 @@ from PySide6.QtWidgets import (
 
 from portal_app.client import AccountOverview, ApiError, DocumentInfo, PortalClient, PortalError
 from ui import error_wording, wording
+from ui.files import save_file
 from ui.tasks import TaskScope
 from ui.widgets import ComboBox, EmptyState, Page, label
 
@@ -578,7 +578,7 @@ class DocumentsPage(Page):
             self.viewer.error.setVisible(True)
             return
         try:
-            await asyncio.to_thread(path.write_bytes, content)  # off the GUI thread
+            await save_file(path, content)  # off the GUI thread, complete or not at all
         except OSError as exc:
             self.viewer.error.setText(f"The file could not be written: {exc.strerror or exc}.")
             self.viewer.error.setVisible(True)

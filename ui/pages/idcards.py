@@ -3,7 +3,6 @@ as a wallet PDF or a printable page, printed, and still shown when the service c
 
 from __future__ import annotations
 
-import asyncio
 import io
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +26,7 @@ from portal_app.client import (
 )
 from portal_app.offline_cards import OfflineCardStore
 from ui import theme, wording
+from ui.files import save_file
 from ui.formatting import this_computer, time_in
 from ui.pages.documents import print_pdf
 from ui.tasks import TaskScope
@@ -400,7 +400,7 @@ class IdCardsPage(Page):
         if content is None:
             return
         try:
-            await asyncio.to_thread(path.write_bytes, content)  # off the GUI thread
+            await save_file(path, content)  # off the GUI thread, complete or not at all
         except OSError as exc:
             self._say(card, f"The file could not be written: {exc.strerror or exc}.", error=True)
             return

@@ -155,7 +155,10 @@ async def _shoot(out: Path, data_dir: Path) -> None:
 
         # Another client at work: an agent opens the account and updates the phone number.
         base = await controller.service_url()
-        agent = PortalClient(base)
+        # The embedded service answers only to this launch's key (its child process).
+        service = controller.service
+        agent_headers = service.headers if service is not None else None
+        agent = PortalClient(base, service_headers=agent_headers)
         await agent.sign_in("agent@portal.example", PASSWORD)
         overview = await agent.account(view.account_id)
         holder = next(h for h in overview.holders if h.is_primary)
@@ -236,14 +239,14 @@ async def _shoot(out: Path, data_dir: Path) -> None:
         # Claims: the list, the form with photos attached, uploads in progress, the timeline.
         from ui.claims_screenshots import shoot_claims
 
-        await shoot_claims(view, main, out, base, _save)
+        await shoot_claims(view, main, out, base, _save, headers=agent_headers)
 
         # The staff window (issue 7): search, an account with the live change log, the branch desk.
         from ui.staff.screenshots import shoot_staff
 
         view.show_page("overview")
         assert controller.client is not None
-        await shoot_staff(base, out, data_dir, _save, controller.client, main)
+        await shoot_staff(base, out, data_dir, _save, controller.client, main, headers=agent_headers)
 
         # The notification centre over the window, and its settings.
         from ui.notifications_screenshots import shoot_notifications

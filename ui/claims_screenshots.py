@@ -75,7 +75,12 @@ def write_sample_photos(folder: Path, big: int = 0) -> list[Path]:
 
 
 async def shoot_claims(
-    view: Any, main: Any, out: Path, base_url: str, save: Callable[[Any, Path], None]
+    view: Any,
+    main: Any,
+    out: Path,
+    base_url: str,
+    save: Callable[[Any, Path], None],
+    headers: dict[str, str] | None = None,
 ) -> None:
     """Claims list, the form with photos attached, uploads in progress, and the timeline."""
     page = view.claims_page
@@ -127,7 +132,7 @@ async def shoot_claims(
 
     # An adjuster acknowledges, reviews and asks a question; the customer's open app shows it.
     claim_id = page.current_id
-    agent = PortalClient(base_url)
+    agent = PortalClient(base_url, service_headers=headers)
     try:
         await agent.sign_in("agent@portal.example", "portal-demo-2026")
         await agent.move_claim(claim_id, "acknowledge")

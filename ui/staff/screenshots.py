@@ -30,8 +30,10 @@ async def _until(check: Callable[[], object], timeout: float = 30.0, what: str =
         await asyncio.sleep(0.05)
 
 
-async def _window(base: str, email: str, data_dir: Path) -> StaffWindow:
-    client = PortalClient(base)
+async def _window(
+    base: str, email: str, data_dir: Path, headers: dict[str, str] | None = None
+) -> StaffWindow:
+    client = PortalClient(base, service_headers=headers)
     await client.sign_in(email, PASSWORD)
     assert client.user is not None
     window = StaffWindow(client, client.user, data_dir=data_dir / email)
@@ -55,9 +57,12 @@ async def shoot_staff(
     save: Callable[[Any, Path], None],
     customer: PortalClient,
     customer_window: Any,
+    headers: dict[str, str] | None = None,
 ) -> None:
-    """Save staff-*.png, branch-*.png and customer-sees-agent.png into `out`."""
-    agent = await _window(base, "agent@portal.example", data_dir)
+    """Save staff-*.png, branch-*.png and customer-sees-agent.png into `out`.
+
+    `headers`: what the app's own embedded service asks of every client (its launch key)."""
+    agent = await _window(base, "agent@portal.example", data_dir, headers)
     try:
         save(agent, out / "staff-start.png")
         agent.search.box.setText("mor")
@@ -91,7 +96,7 @@ async def shoot_staff(
         await asyncio.sleep(0.5)
         save(agent, out / "staff-notes.png")
 
-        supervisor = await _window(base, "supervisor@portal.example", data_dir)
+        supervisor = await _window(base, "supervisor@portal.example", data_dir, headers)
         try:
             viewing = supervisor.open_accounts_panel
             assert viewing is not None
@@ -105,7 +110,7 @@ async def shoot_staff(
     finally:
         await _close(agent)
 
-    desk = await _window(base, "branch@portal.example", data_dir)
+    desk = await _window(base, "branch@portal.example", data_dir, headers)
     try:
         panel = desk.verify_panel
         assert panel is not None

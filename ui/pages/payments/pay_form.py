@@ -144,29 +144,34 @@ class PayForm(Card):
     def fill(self, data: PaymentsOverview) -> None:
         keep_policy = self.pay_policy.currentData()
         keep_card = self.pay_card.currentData()
+        policies = [
+            (
+                f"{wording.product_line(p.product_line)} · {p.number} — "
+                f"{money(p.payable_minor, p.currency)} to pay",
+                p.policy_id,
+            )
+            for p in data.policies
+        ]
         with no_signals(self.pay_policy):
-            self.pay_policy.clear()
-            for p in data.policies:
-                self.pay_policy.addItem(
-                    f"{wording.product_line(p.product_line)} · {p.number} — "
-                    f"{money(p.payable_minor, p.currency)} to pay",
-                    p.policy_id,
-                )
-            idx = self.pay_policy.findData(keep_policy)
-            if idx < 0:
-                # Start on the policy that most needs paying.
-                worst = max(data.policies, key=lambda p: (p.past_due_minor, p.payable_minor), default=None)
-                idx = self.pay_policy.findData(worst.policy_id) if worst else 0
-            self.pay_policy.setCurrentIndex(max(idx, 0))
+            if _replace_items(self.pay_policy, policies):
+                idx = self.pay_policy.findData(keep_policy)
+                if idx < 0:
+                    # Start on the policy that most needs paying.
+                    worst = max(
+                        data.policies, key=lambda p: (p.past_due_minor, p.payable_minor), default=None
+                    )
+                    idx = self.pay_policy.findData(worst.policy_id) if worst else 0
+                self.pay_policy.setCurrentIndex(max(idx, 0))
+        cards = [
+            (f"{m.label}{' (default)' if m.is_default else (' (expired)' if m.expired else '')}", m.id)
+            for m in data.methods
+        ]
         with no_signals(self.pay_card):
-            self.pay_card.clear()
-            for m in data.methods:
-                suffix = " (default)" if m.is_default else (" (expired)" if m.expired else "")
-                self.pay_card.addItem(f"{m.label}{suffix}", m.id)
-            ci = self.pay_card.findData(keep_card)
-            if ci < 0:
-                ci = next((i for i, m in enumerate(data.methods) if m.is_default), 0)
-            self.pay_card.setCurrentIndex(ci)
+            if _replace_items(self.pay_card, cards):
+                ci = self.pay_card.findData(keep_card)
+                if ci < 0:
+                    ci = next((i for i, m in enumerate(data.methods) if m.is_default), 0)
+                self.pay_card.setCurrentIndex(ci)
         self.enable_for(data)
         self._update_hint()
 
@@ -371,3 +376,17 @@ class PayForm(Card):
         await self.host.refresh()
         self.host.reveal(panel)
         self.host.finished("scheduled")
+
+
+def _replace_items(combo: QComboBox, items: list[tuple[str, str]]) -> bool:
+    """Give `combo` these (text, data) items; False, touching nothing, when it already has them.
+
+    A reload (the live feed after a payment, say) must not rebuild a list the person has open:
+    clearing it closes the popup under their pointer and drops the card they were picking."""
+    current = [(combo.itemText(i), combo.itemData(i)) for i in range(combo.count())]
+    if current == items:
+        return False
+    combo.clear()
+    for text, data in items:
+        combo.addItem(text, data)
+    return True
